@@ -1,0 +1,85 @@
+/** What a response says about the caller's rate limits, normalized across providers' dialects. */
+
+export type LimitUnit = 'requests' | 'tokens' | 'points' | 'concurrency';
+
+export type Dialect =
+  | 'auto'
+  | 'ietf'
+  | 'github'
+  | 'openai'
+  | 'azure-openai'
+  | 'anthropic'
+  | 'discord'
+  | 'shopify'
+  | 'stripe'
+  | 'x'
+  | 'slack'
+  | 'salesforce'
+  | 'reddit'
+  | 'atlassian'
+  | 'hubspot'
+  | 'zendesk'
+  | 'cloudflare'
+  | 'google'
+  | 'aws'
+  | 'twilio'
+  | 'generic';
+
+/** One limit a provider reported (a response may report several: requests and tokens, 15 min and 24 h...). */
+export interface SignalLimit {
+  /** The provider's name for it ("requests", "input-tokens", "user-24hour", an IETF policy name...). */
+  name: string;
+  unit: LimitUnit;
+  limit: number | null;
+  remaining: number | null;
+  resetAtEpochMs: number | null;
+  resetAfterMs: number | null;
+  /** The length of the limit's window, when the provider says it. */
+  windowMs: number | null;
+  /** Who the limit is shared with, when the provider says (Discord "user" | "global" | "shared", IETF partition key...). */
+  scope?: string;
+}
+
+export interface RateLimitSignal {
+  /** The dialect that read the response (the detected one when `auto` was asked for). */
+  dialect: Exclude<Dialect, 'auto'>;
+  /** This response is a rate-limit rejection (429, or the dialect's equivalent such as GitHub's 403). */
+  limited: boolean;
+  /**
+   * false only when nothing can succeed before a time the response does not state (a spend cap, a daily
+   * quota with no reset); true when a retry may succeed; null when the response says nothing either way.
+   */
+  retryable: boolean | null;
+  /** How long to wait before the next call, relative to `now` (Date-corrected). Never negative. */
+  retryAfterMs: number | null;
+  /** The primary limit (null when unknown). */
+  limit: number | null;
+  remaining: number | null;
+  resetAtEpochMs: number | null;
+  resetAfterMs: number | null;
+  /** Every limit the response reported, primary first. */
+  limits: SignalLimit[];
+  /** Where the provider keys its limits finer than the credential: GitHub's resource ("core", "search"...). */
+  resource?: string;
+  /** Discord's `X-RateLimit-Bucket` (a route bucket id). */
+  bucket?: string;
+  /** Who the limit applies to: Discord's "user" | "global" | "shared"; set to "global" for a global limit. */
+  scope?: string;
+  /** Provider-specific details worth keeping (used, reason, policy name, error code, restore rate...). */
+  details?: Record<string, string | number | boolean>;
+}
+
+/** The response as `parseRateLimit` reads it. */
+export interface ResponseLike {
+  status: number;
+  /** A `Headers`, a plain object (any case, string or string[] values) or undici's raw `[name, value, ...]` array. */
+  headers?: Headers | Record<string, string | string[] | number | undefined> | ReadonlyArray<string | Buffer> | null;
+  /** A string, a Buffer / Uint8Array, or already-parsed JSON. */
+  body?: unknown;
+}
+
+export interface ParseOptions {
+  dialect?: Dialect;
+  /** Local time in epoch ms (defaults to Date.now()). A `Date` header on the response corrects for skew. */
+  now?: number;
+}
