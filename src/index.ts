@@ -1,3 +1,18 @@
 export { InvalidOptionError, SluiceError } from './errors.js';
-export type { Clock, Duration, ManualClock } from './time.js';
-export { createManualClock, parseDurationText, systemClock, toMilliseconds } from './time.js';
+// pipeline
+export type { CallFailureReason } from './pipeline/errors.js';
+export { CallFailedError, isCallFailed } from './pipeline/errors.js';
+export type {
+  Call,
+  CallBody,
+  CallHeaders,
+  CallNotes,
+  Cost,
+  Next,
+  Reply,
+  ReplyHeaders,
+  Stage,
+} from './pipeline/stage.js';
+export { composeStages } from './pipeline/stage.js';
+export type { Clock, Duration, ManualClock, Scheduler } from './time.js';
+export { createManualClock, parseDurationText, sleep, systemClock, toMilliseconds } from './time.js';

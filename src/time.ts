@@ -6,27 +6,121 @@ export interface Clock {
   now(): number;
 }
 
-export const systemClock: Clock = { now: () => Date.now() };
+/** A clock that can also wake code up later. Stages that wait (queue, pacer, breaker) take one, so tests run on a manual one. */
+export interface Scheduler extends Clock {
+  /** Calls `callback` after `delayMs`; returns a function that cancels it. */
+  setTimer(callback: () => void, delayMs: number): () => void;
+}
+
+export const systemClock: Scheduler = {
+  now: () => Date.now(),
+  setTimer(callback, delayMs) {
+    const timer = setTimeout(callback, Math.max(0, delayMs));
+    return () => clearTimeout(timer);
+  },
+};
 
 /** A clock that only moves when told to: deterministic tests of time-dependent logic without sleeping. */
-export interface ManualClock extends Clock {
+export interface ManualClock extends Scheduler {
+  /** Moves time forward, firing due timers in time order (synchronously). */
   advance(ms: number): void;
+  /** Like `advance`, but lets promises settle after each timer fires, so async code woken by a timer runs on. */
+  advanceAsync(ms: number): Promise<void>;
   set(epochMs: number): void;
+  /** Timers not yet fired. */
+  pendingTimers(): number;
 }
+
+interface ManualTimer {
+  dueAtEpochMs: number;
+  sequence: number;
+  callback: () => void;
+}
+
+const settlePromises = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export function createManualClock(startEpochMs = 0): ManualClock {
   let current = startEpochMs;
+  let sequence = 0;
+  const timers: ManualTimer[] = [];
+
+  const takeNextDue = (untilEpochMs: number): ManualTimer | undefined => {
+    let earliest: ManualTimer | undefined;
+    for (const timer of timers) {
+      if (timer.dueAtEpochMs > untilEpochMs) continue;
+      if (
+        !earliest ||
+        timer.dueAtEpochMs < earliest.dueAtEpochMs ||
+        (timer.dueAtEpochMs === earliest.dueAtEpochMs && timer.sequence < earliest.sequence)
+      ) {
+        earliest = timer;
+      }
+    }
+    if (earliest) timers.splice(timers.indexOf(earliest), 1);
+    return earliest;
+  };
+
+  const checkStep = (ms: number) => {
+    if (!Number.isFinite(ms) || ms < 0) {
+      throw new InvalidOptionError('advance(ms)', `expected a non-negative number, got ${ms}`);
+    }
+  };
+
   return {
     now: () => current,
+    setTimer(callback, delayMs) {
+      const timer: ManualTimer = { dueAtEpochMs: current + Math.max(0, delayMs), sequence: sequence++, callback };
+      timers.push(timer);
+      return () => {
+        const index = timers.indexOf(timer);
+        if (index >= 0) timers.splice(index, 1);
+      };
+    },
     advance(ms) {
-      if (!Number.isFinite(ms) || ms < 0)
-        throw new InvalidOptionError('advance(ms)', `expected a non-negative number, got ${ms}`);
-      current += ms;
+      checkStep(ms);
+      const target = current + ms;
+      for (let timer = takeNextDue(target); timer; timer = takeNextDue(target)) {
+        current = Math.max(current, timer.dueAtEpochMs);
+        timer.callback();
+      }
+      current = target;
+    },
+    async advanceAsync(ms) {
+      checkStep(ms);
+      const target = current + ms;
+      await settlePromises();
+      for (let timer = takeNextDue(target); timer; timer = takeNextDue(target)) {
+        current = Math.max(current, timer.dueAtEpochMs);
+        timer.callback();
+        await settlePromises();
+      }
+      current = target;
+      await settlePromises();
     },
     set(epochMs) {
       current = epochMs;
     },
+    pendingTimers: () => timers.length,
   };
+}
+
+/** Resolves after `delayMs` on `scheduler`, or rejects with the signal's reason when it aborts first. */
+export function sleep(scheduler: Scheduler, delayMs: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = () => {
+      cancel();
+      reject(signal?.reason);
+    };
+    const cancel = scheduler.setTimer(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, delayMs);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 const UNIT_MS: Record<string, number> = {

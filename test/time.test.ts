@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidOptionError } from '../src/errors.js';
-import { createManualClock, parseDurationText, toMilliseconds } from '../src/time.js';
+import { createManualClock, parseDurationText, sleep, toMilliseconds } from '../src/time.js';
 
 describe('parseDurationText', () => {
   it.each([
@@ -49,5 +49,41 @@ describe('createManualClock', () => {
     clock.set(5);
     expect(clock.now()).toBe(5);
     expect(() => clock.advance(-1)).toThrow(/advance/);
+  });
+});
+
+describe('manual clock timers', () => {
+  it('fires due timers in time order and can cancel', () => {
+    const clock = createManualClock(0);
+    const fired: string[] = [];
+    clock.setTimer(() => fired.push(`b@${clock.now()}`), 20);
+    clock.setTimer(() => fired.push(`a@${clock.now()}`), 10);
+    const cancel = clock.setTimer(() => fired.push('never'), 15);
+    cancel();
+    clock.advance(15);
+    expect(fired).toEqual(['a@10']);
+    clock.advance(100);
+    expect(fired).toEqual(['a@10', 'b@20']);
+    expect(clock.now()).toBe(115);
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it('sleep resolves on advanceAsync and rejects on abort', async () => {
+    const clock = createManualClock(0);
+    let woke = false;
+    const sleeping = sleep(clock, 50).then(() => {
+      woke = true;
+    });
+    await clock.advanceAsync(49);
+    expect(woke).toBe(false);
+    await clock.advanceAsync(1);
+    await sleeping;
+    expect(woke).toBe(true);
+
+    const controller = new AbortController();
+    const aborted = sleep(clock, 50, controller.signal);
+    controller.abort(new Error('stop'));
+    await expect(aborted).rejects.toThrow('stop');
+    expect(clock.pendingTimers()).toBe(0);
   });
 });
