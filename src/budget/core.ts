@@ -1,0 +1,511 @@
+/**
+ * The budget core: pure decisions over plain-data budget states. `admitCall` reserves a call's cost on every limit
+ * of every budget it draws on, or says how long to wait; `observeReply` folds what a reply said back in. Stores
+ * (memory, Redis) only load and save states around these two functions, so every store decides alike.
+ *
+ * The functions update the states they are given in place (a store passes its own copy) and touch no clock, timer
+ * or I/O: `now` comes in as an argument.
+ */
+import type { Cost } from '../pipeline/stage.js';
+import type { LimitUnit, SignalLimit } from '../signals/types.js';
+import type {
+  BudgetPolicy,
+  BudgetState,
+  ConfiguredLimit,
+  DiscoveryState,
+  LimitEstimate,
+  Observation,
+  Reservation,
+  Settlement,
+} from './types.js';
+
+/** Two resets closer than this are the same window (providers round reset times). */
+const SAME_WINDOW_TOLERANCE_MS = 1000;
+/** A refill-rate sample needs at least this much time between replies to say anything. */
+const MIN_REFILL_SAMPLE_MS = 250;
+const REFILL_SMOOTHING = 0.3;
+
+export function unitsOf(cost: Cost, unit: LimitUnit): number {
+  if (unit === 'requests') return cost.requests ?? 1;
+  if (unit === 'concurrency') return 1;
+  return cost[unit] ?? 0;
+}
+
+function seedEstimate(configured: ConfiguredLimit, nowEpochMs: number): LimitEstimate {
+  const bucket = configured.model === 'bucket';
+  const capacity = bucket ? Math.max(configured.limit, configured.burst ?? configured.limit) : configured.limit;
+  return {
+    name: configured.name,
+    unit: configured.unit,
+    model: configured.model,
+    source: 'configured',
+    limit: capacity,
+    available: capacity,
+    // Configured windows are aligned to the epoch, like the limiter's fixed windows.
+    resetAtEpochMs:
+      configured.model === 'window'
+        ? Math.floor(nowEpochMs / configured.windowMs) * configured.windowMs + configured.windowMs
+        : null,
+    windowMs: configured.windowMs,
+    refillPerMs: bucket ? configured.limit / configured.windowMs : null,
+    updatedAtEpochMs: nowEpochMs,
+    lastSpendAtEpochMs: null,
+    observedSequence: 0,
+    resetSlackMs: 0,
+    refillSample: null,
+  };
+}
+
+export function createBudgetState(nowEpochMs: number, configured: readonly ConfiguredLimit[] = []): BudgetState {
+  return {
+    estimates: configured.map((limit) => seedEstimate(limit, nowEpochMs)),
+    inFlight: {},
+    coolDownUntilEpochMs: 0,
+    quotaExhaustedUntilEpochMs: 0,
+    sequence: 0,
+    discovery: null,
+    cleanReplies: 0,
+    touchedAtEpochMs: nowEpochMs,
+  };
+}
+
+/** The share of learned rates held back: large while estimates are young, shrinking as replies confirm them. */
+export function effectiveMargin(state: BudgetState, policy: BudgetPolicy): number {
+  return policy.safetyMargin / (1 + state.cleanReplies / policy.confidenceReplies);
+}
+
+/** Brings an estimate up to `now`: a window past its reset starts over; a bucket gets its refill. */
+function advanceEstimate(estimate: LimitEstimate, state: BudgetState, nowEpochMs: number, policy: BudgetPolicy): void {
+  if (estimate.model === 'window') {
+    const reset = estimate.resetAtEpochMs;
+    if (reset === null || nowEpochMs < reset + estimate.resetSlackMs) return;
+    // A provider's window: calls still in flight may land in the new one, so count them until their replies say.
+    const unsettled = estimate.source === 'learned' ? (state.inFlight[estimate.unit] ?? 0) : 0;
+    if (estimate.limit !== null) {
+      estimate.available = estimate.limit - unsettled;
+    } else {
+      estimate.available = Math.max(estimate.available, 1);
+    }
+    if (estimate.windowMs !== null) {
+      const windowsPassed = Math.floor((nowEpochMs - reset) / estimate.windowMs) + 1;
+      estimate.resetAtEpochMs = reset + windowsPassed * estimate.windowMs;
+    } else {
+      estimate.resetAtEpochMs = null;
+    }
+    estimate.lastSpendAtEpochMs = null;
+    estimate.updatedAtEpochMs = nowEpochMs;
+    return;
+  }
+  if (estimate.model === 'bucket') {
+    const elapsed = nowEpochMs - estimate.updatedAtEpochMs;
+    if (elapsed <= 0) return;
+    if (estimate.refillPerMs !== null) {
+      const refill = estimate.refillPerMs * (estimate.source === 'configured' ? 1 : 1 - effectiveMargin(state, policy));
+      // A provider's bucket holds what we may spend plus what is in flight and not yet taken; ours only the former.
+      const unsettled = estimate.source === 'learned' ? (state.inFlight[estimate.unit] ?? 0) : 0;
+      const ceiling = estimate.limit === null ? Number.POSITIVE_INFINITY : estimate.limit - unsettled;
+      estimate.available = Math.min(ceiling, estimate.available + refill * elapsed);
+    }
+    estimate.updatedAtEpochMs = nowEpochMs;
+  }
+}
+
+/** How long until `units` may be spent on this estimate (0: now), and why not sooner. */
+function waitForEstimate(
+  estimate: LimitEstimate,
+  units: number,
+  state: BudgetState,
+  nowEpochMs: number,
+  policy: BudgetPolicy,
+  priority: number,
+): number {
+  const held = priority < policy.reservePriority && estimate.limit !== null ? estimate.limit * policy.reserveShare : 0;
+  const spendable = estimate.available - held;
+  // A call that declares no cost in this unit (no token estimate) still waits while the unit is exhausted.
+  const needed = Math.max(units, Number.MIN_VALUE);
+
+  if (estimate.model === 'concurrency') {
+    return spendable >= needed ? 0 : policy.probeIntervalMs;
+  }
+
+  if (spendable < needed) {
+    if (estimate.model === 'window' && estimate.resetAtEpochMs !== null) {
+      return Math.max(1, estimate.resetAtEpochMs + estimate.resetSlackMs - nowEpochMs);
+    }
+    if (estimate.model === 'bucket' && estimate.refillPerMs !== null && estimate.refillPerMs > 0) {
+      const refill = estimate.refillPerMs * (estimate.source === 'configured' ? 1 : 1 - effectiveMargin(state, policy));
+      return Math.max(1, Math.ceil((needed - spendable) / refill));
+    }
+    // Exhausted and the provider did not say when it comes back: probe now and then, one call at a time.
+    const inFlight = state.inFlight[estimate.unit] ?? 0;
+    const since = estimate.lastSpendAtEpochMs ?? estimate.updatedAtEpochMs;
+    const probeAt = since + policy.probeIntervalMs;
+    if (inFlight > 0) return policy.probeIntervalMs;
+    return Math.max(0, probeAt - nowEpochMs);
+  }
+
+  if (estimate.model === 'window' && estimate.resetAtEpochMs !== null && estimate.lastSpendAtEpochMs !== null) {
+    // Spread what is left evenly over the time to reset, instead of spending it in a burst and then waiting: the
+    // time left is cut into one slot per unit left plus one, the last ending at the reset itself.
+    const reset = estimate.resetAtEpochMs + estimate.resetSlackMs;
+    const share = (reset - estimate.lastSpendAtEpochMs) * (units / (spendable + units));
+    return Math.max(0, Math.ceil(estimate.lastSpendAtEpochMs + share - nowEpochMs));
+  }
+  return 0;
+}
+
+function waitForDiscovery(discovery: DiscoveryState, nowEpochMs: number): number {
+  if (discovery.lastSpendAtEpochMs === null) return 0;
+  const spacing = 1000 / discovery.ratePerSecond;
+  return Math.max(0, Math.ceil(discovery.lastSpendAtEpochMs + spacing - nowEpochMs));
+}
+
+export type CoreAdmitResult =
+  | { admitted: true; sequences: number[] }
+  | { admitted: false; waitMs: number; why: string; keyIndex: number; quotaExhausted: boolean };
+
+/**
+ * Reserves `cost` on every limit of every state, or on none. `states` are the budgets a call draws on, broadest
+ * first; `keys` name them in the reasons given.
+ */
+export function admitCall(
+  states: BudgetState[],
+  keys: readonly string[],
+  cost: Cost,
+  nowEpochMs: number,
+  policy: BudgetPolicy,
+  priority = 0,
+): CoreAdmitResult {
+  let waitMs = 0;
+  let why = '';
+  let keyIndex = -1;
+  for (let index = 0; index < states.length; index++) {
+    const state = states[index] as BudgetState;
+    const key = keys[index] ?? String(index);
+    state.touchedAtEpochMs = nowEpochMs;
+    if (state.quotaExhaustedUntilEpochMs > nowEpochMs) {
+      return {
+        admitted: false,
+        waitMs: state.quotaExhaustedUntilEpochMs - nowEpochMs,
+        why: `${key}: the provider reported an exhausted quota (spend cap) without saying when it comes back`,
+        keyIndex: index,
+        quotaExhausted: true,
+      };
+    }
+    const coolDown = state.coolDownUntilEpochMs - nowEpochMs;
+    if (coolDown > waitMs) {
+      waitMs = coolDown;
+      why = `${key}: cooling down after a rate-limit rejection`;
+      keyIndex = index;
+    }
+    for (const estimate of state.estimates) {
+      advanceEstimate(estimate, state, nowEpochMs, policy);
+      const wait = waitForEstimate(estimate, unitsOf(cost, estimate.unit), state, nowEpochMs, policy, priority);
+      if (wait > waitMs) {
+        waitMs = wait;
+        why =
+          estimate.available >= unitsOf(cost, estimate.unit)
+            ? `${key}: pacing ${estimate.name} (${Math.max(0, Math.floor(estimate.available))} left until reset)`
+            : `${key}: ${estimate.name} exhausted`;
+        keyIndex = index;
+      }
+    }
+    if (state.discovery && state.estimates.length === 0) {
+      const wait = waitForDiscovery(state.discovery, nowEpochMs);
+      if (wait > waitMs) {
+        waitMs = wait;
+        why = `${key}: pacing at the discovered rate of ${state.discovery.ratePerSecond.toFixed(2)}/s`;
+        keyIndex = index;
+      }
+    }
+  }
+  if (waitMs > 0) return { admitted: false, waitMs: Math.ceil(waitMs), why, keyIndex, quotaExhausted: false };
+
+  const sequences: number[] = [];
+  for (const state of states) {
+    for (const estimate of state.estimates) {
+      const units = unitsOf(cost, estimate.unit);
+      if (units === 0) continue;
+      estimate.available -= units;
+      estimate.lastSpendAtEpochMs = nowEpochMs;
+    }
+    for (const unit of unitsInCost(cost)) {
+      state.inFlight[unit] = (state.inFlight[unit] ?? 0) + unitsOf(cost, unit);
+    }
+    if (state.discovery) state.discovery.lastSpendAtEpochMs = nowEpochMs;
+    state.sequence += 1;
+    sequences.push(state.sequence);
+  }
+  return { admitted: true, sequences };
+}
+
+function unitsInCost(cost: Cost): LimitUnit[] {
+  const units: LimitUnit[] = ['requests'];
+  for (const unit of ['tokens', 'points'] as const) if ((cost[unit] ?? 0) > 0) units.push(unit);
+  return units;
+}
+
+/** Gives back what a reservation held in flight; refunds the difference when the call cost less than reserved. */
+export function settleReservation(state: BudgetState, settlement: Settlement): void {
+  const { reservation, actual } = settlement;
+  for (const unit of unitsInCost(reservation.cost)) {
+    const reserved = unitsOf(reservation.cost, unit);
+    state.inFlight[unit] = Math.max(0, (state.inFlight[unit] ?? 0) - reserved);
+  }
+  for (const estimate of state.estimates) {
+    if (estimate.model === 'concurrency') {
+      estimate.available = Math.min(estimate.limit ?? Number.POSITIVE_INFINITY, estimate.available + 1);
+      continue;
+    }
+    if (!actual) continue;
+    const refund = unitsOf(reservation.cost, estimate.unit) - unitsOf({ requests: 1, ...actual }, estimate.unit);
+    // Only refund within the window the reservation was made in; a later reply will say the truth anyway.
+    const sameWindow =
+      estimate.model !== 'window' ||
+      estimate.resetAtEpochMs === null ||
+      reservation.admittedAtEpochMs >= estimate.resetAtEpochMs - (estimate.windowMs ?? Number.POSITIVE_INFINITY);
+    if (refund !== 0 && sameWindow) estimate.available += refund;
+  }
+}
+
+function findEstimate(state: BudgetState, limit: SignalLimit): LimitEstimate | undefined {
+  return state.estimates.find(
+    (estimate) => estimate.source === 'learned' && estimate.name === limit.name && estimate.unit === limit.unit,
+  );
+}
+
+function createLearnedEstimate(limit: SignalLimit, model: LimitEstimate['model'], nowEpochMs: number): LimitEstimate {
+  return {
+    name: limit.name,
+    unit: limit.unit,
+    model: limit.unit === 'concurrency' ? 'concurrency' : model,
+    source: 'learned',
+    limit: limit.limit,
+    available: limit.remaining ?? limit.limit ?? 0,
+    resetAtEpochMs: null,
+    windowMs: limit.windowMs,
+    refillPerMs: null,
+    updatedAtEpochMs: nowEpochMs,
+    lastSpendAtEpochMs: null,
+    observedSequence: 0,
+    resetSlackMs: 0,
+    refillSample: null,
+  };
+}
+
+/** Folds one reported window limit in: newer replies set what is left, older ones may only lower it. */
+function foldWindowLimit(
+  estimate: LimitEstimate,
+  limit: SignalLimit,
+  state: BudgetState,
+  sequence: number,
+  nowEpochMs: number,
+  rejected: boolean,
+): void {
+  const reportedReset = limit.resetAtEpochMs;
+  const knownReset = estimate.resetAtEpochMs;
+  if (limit.windowMs !== null) estimate.windowMs = limit.windowMs;
+  if (limit.limit !== null) estimate.limit = limit.limit;
+
+  if (reportedReset !== null && knownReset !== null && reportedReset < knownReset - SAME_WINDOW_TOLERANCE_MS) {
+    // A late reply from a window that is already over: what it says is left no longer applies.
+    return;
+  }
+  const newWindow =
+    reportedReset !== null && knownReset !== null && reportedReset > knownReset + SAME_WINDOW_TOLERANCE_MS;
+  if (newWindow && limit.windowMs === null && knownReset !== null && reportedReset !== null) {
+    // Two consecutive resets tell the window's length (close enough: the next reply corrects the reset itself).
+    const gap = reportedReset - knownReset;
+    if (estimate.windowMs === null || gap < estimate.windowMs) estimate.windowMs = gap;
+  }
+  if (rejected && reportedReset !== null && reportedReset <= nowEpochMs && limit.remaining === 0) {
+    // Refused although the stated reset has passed: the provider rounds its reset down; wait a little longer.
+    estimate.resetSlackMs = Math.min(SAME_WINDOW_TOLERANCE_MS, estimate.resetSlackMs + SAME_WINDOW_TOLERANCE_MS / 2);
+  }
+  if (reportedReset !== null) estimate.resetAtEpochMs = reportedReset;
+  if (limit.remaining === null) return;
+  const candidate = limit.remaining - (state.inFlight[estimate.unit] ?? 0);
+  if (newWindow || sequence >= estimate.observedSequence) {
+    estimate.available = candidate;
+    estimate.observedSequence = Math.max(estimate.observedSequence, sequence);
+  } else {
+    estimate.available = Math.min(estimate.available, candidate);
+  }
+  estimate.updatedAtEpochMs = nowEpochMs;
+}
+
+/** Folds one reported bucket limit in, learning the refill rate from the time to full or from successive replies. */
+function foldBucketLimit(
+  estimate: LimitEstimate,
+  limit: SignalLimit,
+  state: BudgetState,
+  sequence: number,
+  nowEpochMs: number,
+): void {
+  if (limit.limit !== null) estimate.limit = limit.limit;
+  const capacity = estimate.limit;
+  const remaining = limit.remaining;
+  if (remaining === null) return;
+
+  let sampledRate: number | null = null;
+  if (capacity !== null && limit.resetAfterMs !== null && limit.resetAfterMs > 0 && remaining < capacity) {
+    // "Time until full" and what is missing give the refill rate directly (OpenAI, Anthropic, Shopify GraphQL).
+    sampledRate = (capacity - remaining) / limit.resetAfterMs;
+  } else if (estimate.refillSample && sequence > estimate.refillSample.sequence && limit.unit === 'requests') {
+    // No time given (Shopify REST "used/size"): what came back between two replies, net of the calls between them.
+    const elapsed = nowEpochMs - estimate.refillSample.atEpochMs;
+    const bucketWasDraining = capacity === null || (remaining < capacity && estimate.refillSample.remaining < capacity);
+    if (elapsed >= MIN_REFILL_SAMPLE_MS && bucketWasDraining) {
+      const spentBetween = sequence - estimate.refillSample.sequence;
+      const cameBack = remaining - estimate.refillSample.remaining + spentBetween;
+      if (cameBack > 0) sampledRate = cameBack / elapsed;
+    }
+  }
+  if (sampledRate !== null && Number.isFinite(sampledRate) && sampledRate > 0) {
+    estimate.refillPerMs =
+      estimate.refillPerMs === null
+        ? sampledRate
+        : estimate.refillPerMs + REFILL_SMOOTHING * (sampledRate - estimate.refillPerMs);
+  }
+  if (
+    !estimate.refillSample ||
+    nowEpochMs - estimate.refillSample.atEpochMs >= MIN_REFILL_SAMPLE_MS ||
+    sequence < estimate.refillSample.sequence
+  ) {
+    estimate.refillSample = { atEpochMs: nowEpochMs, remaining, sequence };
+  }
+
+  const candidate = remaining - (state.inFlight[estimate.unit] ?? 0);
+  if (sequence >= estimate.observedSequence) {
+    estimate.available = candidate;
+    estimate.observedSequence = sequence;
+  } else {
+    estimate.available = Math.min(estimate.available, candidate);
+  }
+  estimate.updatedAtEpochMs = nowEpochMs;
+}
+
+function startDiscovery(state: BudgetState, nowEpochMs: number, policy: BudgetPolicy): DiscoveryState {
+  const discovery: DiscoveryState = {
+    ratePerSecond: policy.discovery.initialRatePerSecond,
+    congested: false,
+    lastSpendAtEpochMs: null,
+    rejectionStreak: 0,
+    lastIncreaseAtEpochMs: nowEpochMs,
+    lastDecreaseAtEpochMs: 0,
+    acceptedSinceRejection: 0,
+    acceptingSinceEpochMs: null,
+  };
+  state.discovery = discovery;
+  return discovery;
+}
+
+/**
+ * Header-less upstreams: the only signal is a rejection. While accepted, the rate grows (doubling per second in
+ * slow start, then additively); each rejection streak cuts it, using the rate that was actually accepted since the
+ * last streak as the new base, and backs off exponentially while rejections continue.
+ */
+function discover(state: BudgetState, rejected: boolean, nowEpochMs: number, policy: BudgetPolicy): void {
+  const discovery = state.discovery ?? (rejected ? startDiscovery(state, nowEpochMs, policy) : null);
+  if (!discovery) return;
+  if (rejected) {
+    if (discovery.rejectionStreak === 0) {
+      const run = discovery.acceptingSinceEpochMs;
+      const acceptedRate =
+        run !== null && nowEpochMs - run >= 1000
+          ? (discovery.acceptedSinceRejection * 1000) / (nowEpochMs - run)
+          : null;
+      const base = acceptedRate !== null ? Math.min(acceptedRate, discovery.ratePerSecond) : discovery.ratePerSecond;
+      discovery.ratePerSecond = Math.max(0.1, base * policy.discovery.decrease);
+      discovery.congested = true;
+      discovery.lastDecreaseAtEpochMs = nowEpochMs;
+    }
+    discovery.rejectionStreak += 1;
+    const backoff = Math.min(
+      policy.discovery.maxBackoffMs,
+      (1000 / discovery.ratePerSecond) * 2 ** discovery.rejectionStreak,
+    );
+    state.coolDownUntilEpochMs = Math.max(state.coolDownUntilEpochMs, nowEpochMs + backoff);
+    discovery.acceptedSinceRejection = 0;
+    discovery.acceptingSinceEpochMs = null;
+    return;
+  }
+  if (discovery.rejectionStreak > 0 || discovery.acceptingSinceEpochMs === null) {
+    discovery.acceptingSinceEpochMs = nowEpochMs;
+    discovery.acceptedSinceRejection = 0;
+  }
+  discovery.rejectionStreak = 0;
+  discovery.acceptedSinceRejection += 1;
+  const elapsedSeconds = (nowEpochMs - discovery.lastIncreaseAtEpochMs) / 1000;
+  if (elapsedSeconds <= 0) return;
+  discovery.ratePerSecond = discovery.congested
+    ? discovery.ratePerSecond + policy.discovery.increasePerSecond * elapsedSeconds
+    : discovery.ratePerSecond * 2 ** Math.min(elapsedSeconds, 4);
+  discovery.lastIncreaseAtEpochMs = nowEpochMs;
+}
+
+/**
+ * Folds a reply into the budget its signal belongs to. `signalSequence` is the reservation's sequence on that
+ * budget (0 when the call did not reserve on it), which tells a newer reply from a late older one.
+ */
+export function observeReply(
+  signalState: BudgetState | undefined,
+  observation: Observation,
+  nowEpochMs: number,
+  policy: BudgetPolicy,
+  signalSequence: number,
+): void {
+  if (!signalState) return;
+  signalState.touchedAtEpochMs = nowEpochMs;
+  const { signal, rejected } = observation;
+  let learnedSomething = false;
+  if (signal) {
+    for (const limit of signal.limits) {
+      if (limit.limit === null && limit.remaining === null) continue;
+      let estimate = findEstimate(signalState, limit);
+      if (!estimate) {
+        estimate = createLearnedEstimate(limit, observation.model, nowEpochMs);
+        signalState.estimates.push(estimate);
+      }
+      learnedSomething = true;
+      if (estimate.model === 'bucket') foldBucketLimit(estimate, limit, signalState, signalSequence, nowEpochMs);
+      else if (estimate.model === 'window')
+        foldWindowLimit(estimate, limit, signalState, signalSequence, nowEpochMs, rejected);
+      else if (limit.limit !== null) estimate.limit = limit.limit;
+    }
+  }
+
+  if (rejected) {
+    signalState.cleanReplies = 0;
+    if (signal?.retryable === false && signal.retryAfterMs === null) {
+      signalState.quotaExhaustedUntilEpochMs = nowEpochMs + policy.probeIntervalMs * 60;
+      return;
+    }
+    let wait = signal?.retryAfterMs ?? null;
+    if (wait === null && signal) {
+      for (const limit of signal.limits) {
+        if (limit.remaining !== null && limit.remaining <= 0 && limit.resetAfterMs !== null) {
+          wait = Math.max(wait ?? 0, limit.resetAfterMs);
+        }
+      }
+    }
+    if (wait !== null) {
+      signalState.coolDownUntilEpochMs = Math.max(signalState.coolDownUntilEpochMs, nowEpochMs + wait);
+      if (signalState.discovery) signalState.discovery.rejectionStreak = 0;
+    } else if (!learnedSomething) {
+      discover(signalState, true, nowEpochMs, policy);
+    }
+    return;
+  }
+  signalState.cleanReplies += 1;
+  if (!learnedSomething) discover(signalState, false, nowEpochMs, policy);
+}
+
+/** Whether a budget holds nothing worth keeping: no calls in flight, no cool-down, untouched for `idleMs`. */
+export function isIdle(state: BudgetState, nowEpochMs: number, idleMs: number): boolean {
+  if (nowEpochMs - state.touchedAtEpochMs < idleMs) return false;
+  if (state.coolDownUntilEpochMs > nowEpochMs || state.quotaExhaustedUntilEpochMs > nowEpochMs) return false;
+  return Object.values(state.inFlight).every((units) => !units);
+}
+
+export type { Reservation };

@@ -1,0 +1,178 @@
+import type { Cost } from '../pipeline/stage.js';
+import type { LimitUnit, RateLimitSignal } from '../signals/types.js';
+
+/**
+ * How a limit gives budget back, which decides how the pacer spends it:
+ * - `window`: the whole limit comes back at `resetAtEpochMs` (fixed windows; GitHub, Discord, X, IETF). The pacer
+ *   spreads what is left evenly over the time to reset.
+ * - `bucket`: budget drips back continuously at `refillPerMs` up to `limit` (token and leaky buckets; OpenAI,
+ *   Anthropic, Shopify). The pacer spends what is there and then keeps pace with the refill.
+ * - `concurrency`: slots held while a call is in flight.
+ */
+export type LimitModel = 'window' | 'bucket' | 'concurrency';
+
+/** What the budget believes about one limit right now. Plain data, so a shared store can keep it as JSON. */
+export interface LimitEstimate {
+  name: string;
+  unit: LimitUnit;
+  model: LimitModel;
+  /** `configured` limits come from options and never go away; `learned` ones come from replies. */
+  source: 'configured' | 'learned';
+  /** Capacity: per window, bucket size, or slots. null when the provider never said. */
+  limit: number | null;
+  /** Units that may still be spent, with every admitted reservation already taken off. May go negative. */
+  available: number;
+  /** window: when `limit` comes back. null when unknown. */
+  resetAtEpochMs: number | null;
+  /** window: its length, when said or learned from two consecutive resets. */
+  windowMs: number | null;
+  /** bucket: units per millisecond flowing back. null until said or learned. */
+  refillPerMs: number | null;
+  /** bucket: when `available` last had refill added. window: when it was last set from a reply. */
+  updatedAtEpochMs: number;
+  /** window: when the last unit was spent; spreading counts from there. null at the start of a window. */
+  lastSpendAtEpochMs: number | null;
+  /** The newest reservation whose reply set `available` (older replies may only lower it). */
+  observedSequence: number;
+  /** Extra wait after a stated reset, learned when a call sent at the stated reset was still refused. */
+  resetSlackMs: number;
+  /** bucket: the last reply used to learn the refill rate (time, remaining, reservation sequence). */
+  refillSample: { atEpochMs: number; remaining: number; sequence: number } | null;
+}
+
+/** Rate discovery for upstreams that say nothing but 429 (additive increase, multiplicative decrease). */
+export interface DiscoveryState {
+  /** Current sending rate, calls per second. */
+  ratePerSecond: number;
+  /** False while still in slow start (doubling until the first rejection). */
+  congested: boolean;
+  lastSpendAtEpochMs: number | null;
+  /** Consecutive rejections, for the back-off while the upstream keeps refusing. */
+  rejectionStreak: number;
+  lastIncreaseAtEpochMs: number;
+  lastDecreaseAtEpochMs: number;
+  /** Accepted calls since the first acceptance after the last rejection streak, and when that run started. */
+  acceptedSinceRejection: number;
+  acceptingSinceEpochMs: number | null;
+}
+
+export interface BudgetState {
+  estimates: LimitEstimate[];
+  /** Units reserved by admitted calls whose replies have not been observed yet. */
+  inFlight: Partial<Record<LimitUnit, number>>;
+  /** Nothing is admitted before this time (a 429's Retry-After, an exhausted limit's reset). */
+  coolDownUntilEpochMs: number;
+  /**
+   * The provider said nothing can succeed before a time it did not state (a spend cap): calls fail at once until
+   * this time, then one probe may go.
+   */
+  quotaExhaustedUntilEpochMs: number;
+  /** Counts reservations; replies carry theirs, so a reply can be told newer or older than what is known. */
+  sequence: number;
+  discovery: DiscoveryState | null;
+  /** Replies seen since the last rate-limit rejection: the safety margin shrinks as this grows. */
+  cleanReplies: number;
+  touchedAtEpochMs: number;
+}
+
+/** A limit the user configured (or a preset gave), seeded into a budget the first time it is used. */
+export interface ConfiguredLimit {
+  name: string;
+  unit: LimitUnit;
+  model: LimitModel;
+  limit: number;
+  /** window: its length (windows aligned to the epoch); bucket: limit / windowMs is the refill rate. */
+  windowMs: number;
+  /** bucket: its size when larger than `limit` (a token bucket's burst). */
+  burst?: number;
+}
+
+/** One budget a call draws on: its key, and the configured limits to seed it with. Broadest first. */
+export interface BudgetKey {
+  key: string;
+  configured?: readonly ConfiguredLimit[];
+}
+
+/** A reservation made by `admit`: what to give back or settle when the reply comes. */
+export interface Reservation {
+  keys: string[];
+  cost: Cost;
+  /** The budget's sequence number for each key (same order as `keys`). */
+  sequences: number[];
+  admittedAtEpochMs: number;
+}
+
+export type AdmitDecision =
+  | { admitted: true; reservation: Reservation }
+  | { admitted: false; waitMs: number; why: string; key: string; quotaExhausted?: boolean };
+
+export interface AdmitOptions {
+  /** Higher may use the held-back share of a budget. */
+  priority?: number;
+  /** The call's injected time; when absent the store uses its own clock. */
+  nowEpochMs?: number;
+  policy?: BudgetPolicy;
+}
+
+/** What the pacer knows of a call's outcome, folded into a budget by `observe`. */
+export interface Observation {
+  /** The parsed signal of the reply, or null when the call failed without a reply. */
+  signal: RateLimitSignal | null;
+  /** Which key the signal's limits belong to (normally the narrowest; the broadest for a global limit). */
+  signalKey: string | null;
+  /** The reply was a rate-limit rejection (429 or the dialect's equivalent), with or without headers. */
+  rejected: boolean;
+  /** How the provider's learned limits give budget back (by dialect: buckets for OpenAI, windows for GitHub...). */
+  model: 'window' | 'bucket';
+  nowEpochMs?: number;
+  policy?: BudgetPolicy;
+}
+
+export interface Settlement {
+  reservation: Reservation;
+  /** What the call really cost (defaults to what was reserved). A 304 that the provider does not count costs 0. */
+  actual?: Cost;
+}
+
+/**
+ * Where budgets live: in memory for one process, in Redis for many. Both operations are atomic per call, so two
+ * callers (or processes) can never both spend the last unit.
+ */
+export interface BudgetStore {
+  /** Reserves `cost` on every limit of every key, or says how long to wait. */
+  admit(keys: readonly BudgetKey[], cost: Cost, options?: AdmitOptions): Promise<AdmitDecision>;
+  /** Folds a reply into the budgets and settles the reservation it answered. */
+  observe(observation: Observation, settlement?: Settlement): Promise<void>;
+  /** A snapshot of every budget, for the admin view and tests. */
+  snapshot(): Promise<Record<string, BudgetState>>;
+  close(): Promise<void>;
+}
+
+/** Tuning of how budgets are spent; the defaults suit most providers. */
+export interface BudgetPolicy {
+  /**
+   * Fraction of a learned refill rate held back while estimates are young; it shrinks as replies confirm them
+   * (margin / (1 + cleanReplies / confidenceReplies)).
+   */
+  safetyMargin: number;
+  confidenceReplies: number;
+  /** Share of each limit only calls with priority ≥ `reservePriority` may use. */
+  reserveShare: number;
+  reservePriority: number;
+  /** Wait before probing a limit that is exhausted and whose reset is unknown. */
+  probeIntervalMs: number;
+  /** Header-less upstreams: starting rate, and the bounds of the back-off while rejections continue. */
+  discovery: { initialRatePerSecond: number; decrease: number; increasePerSecond: number; maxBackoffMs: number };
+  /** Forget budgets untouched for this long (their windows are long over). */
+  idleExpiryMs: number;
+}
+
+export const defaultBudgetPolicy: BudgetPolicy = {
+  safetyMargin: 0.05,
+  confidenceReplies: 50,
+  reserveShare: 0,
+  reservePriority: 1,
+  probeIntervalMs: 1000,
+  discovery: { initialRatePerSecond: 5, decrease: 0.85, increasePerSecond: 0.5, maxBackoffMs: 30_000 },
+  idleExpiryMs: 3_600_000,
+};
