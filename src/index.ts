@@ -14,5 +14,43 @@ export type {
   Stage,
 } from './pipeline/stage.js';
 export { composeStages } from './pipeline/stage.js';
+// retry
+export type { BackoffOptions, Jitter, Random } from './retry/backoff.js';
+export { backoffDelays, delayFor, JITTERS } from './retry/backoff.js';
+export type {
+  RetryBudget,
+  RetryBudgetOptions,
+  RetryBudgetSettings,
+  RetryBudgetSlice,
+  RetryBudgetState,
+} from './retry/budget.js';
+export {
+  createRetryBudget,
+  emptyRetryBudget,
+  recordRetryBudgetCall,
+  retryBudgetAvailable,
+  retryBudgetSettings,
+  withdrawRetryBudget,
+} from './retry/budget.js';
+export { RetryAfterTooLongError } from './retry/errors.js';
+export type {
+  AttemptOutcome,
+  RequestHeaders,
+  RetryCause,
+  RetryDecision,
+  RetryInput,
+  RetryPolicy,
+  RetryPolicyOptions,
+  RetrySettings,
+  StopReason,
+  TransportFailure,
+} from './retry/policy.js';
+export {
+  createRetryPolicy,
+  DEFAULT_RETRY_ON,
+  decideRetry,
+  isIdempotentRequest,
+  retrySettings,
+} from './retry/policy.js';
 export type { Clock, Duration, ManualClock, Scheduler } from './time.js';
 export { createManualClock, parseDurationText, sleep, systemClock, toMilliseconds } from './time.js';
