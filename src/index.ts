@@ -52,5 +52,8 @@ export {
   isIdempotentRequest,
   retrySettings,
 } from './retry/policy.js';
+// signals: reading providers' rate-limit responses
+export type { Dialect, LimitUnit, ParseOptions, RateLimitSignal, ResponseLike, SignalLimit } from './signals/index.js';
+export { detectDialect, parseRateLimit, SIGNAL_DIALECTS } from './signals/index.js';
 export type { Clock, Duration, ManualClock, Scheduler } from './time.js';
 export { createManualClock, parseDurationText, sleep, systemClock, toMilliseconds } from './time.js';

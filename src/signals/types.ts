@@ -2,6 +2,7 @@
 
 export type LimitUnit = 'requests' | 'tokens' | 'points' | 'concurrency';
 
+/** Every dialect `parseRateLimit` can read, plus `auto` (detect from the response). */
 export type Dialect =
   | 'auto'
   | 'ietf'
@@ -36,8 +37,10 @@ export interface SignalLimit {
   resetAfterMs: number | null;
   /** The length of the limit's window, when the provider says it. */
   windowMs: number | null;
-  /** Who the limit is shared with, when the provider says (Discord "user" | "global" | "shared", IETF partition key...). */
+  /** Who the limit is shared with, when the provider says (a Salesforce connected app, a Zendesk endpoint...). */
   scope?: string;
+  /** The IETF `pk` partition key (an opaque byte sequence, here base64): limits with different keys are separate. */
+  partitionKey?: string;
 }
 
 export interface RateLimitSignal {
@@ -65,7 +68,11 @@ export interface RateLimitSignal {
   bucket?: string;
   /** Who the limit applies to: Discord's "user" | "global" | "shared"; set to "global" for a global limit. */
   scope?: string;
-  /** Provider-specific details worth keeping (used, reason, policy name, error code, restore rate...). */
+  /**
+   * Provider-specific details worth keeping: `used` (of the primary limit), `reason` (why the provider limited:
+   * Stripe's, Jira's, Google's or GitHub's "secondary"), `policyName` (HubSpot), `errorCode` (the body's error code),
+   * `restoreRatePerSecond` and `requestedCost` (Shopify GraphQL), `nearLimit` (Jira).
+   */
   details?: Record<string, string | number | boolean>;
 }
 
@@ -79,6 +86,7 @@ export interface ResponseLike {
 }
 
 export interface ParseOptions {
+  /** The dialect to read (default `auto`: detected from the headers, then from the body's shape). */
   dialect?: Dialect;
   /** Local time in epoch ms (defaults to Date.now()). A `Date` header on the response corrects for skew. */
   now?: number;
