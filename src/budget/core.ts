@@ -24,6 +24,8 @@ const SAME_WINDOW_TOLERANCE_MS = 1000;
 /** A refill-rate sample needs at least this much time between replies to say anything. */
 const MIN_REFILL_SAMPLE_MS = 250;
 const REFILL_SMOOTHING = 0.3;
+/** Past this, discovery has found no limit worth pacing for (calls per second). */
+const MAX_DISCOVERED_RATE = 1_000_000;
 
 export function unitsOf(cost: Cost, unit: LimitUnit): number {
   if (unit === 'requests') return cost.requests ?? 1;
@@ -219,6 +221,15 @@ export function admitCall(
       }
     }
   }
+  if (waitMs === 0 && knowsNothing(states)) {
+    // First contact: until a reply says how this budget is limited, send one call at a time instead of a burst.
+    const broadest = states[0];
+    if (broadest && (broadest.inFlight.requests ?? 0) > 0) {
+      waitMs = policy.probeIntervalMs;
+      why = `${keys[0] ?? 'budget'}: waiting for the first reply to learn the limits`;
+      keyIndex = 0;
+    }
+  }
   if (waitMs > 0) return { admitted: false, waitMs: Math.ceil(waitMs), why, keyIndex, quotaExhausted: false };
 
   const sequences: number[] = [];
@@ -237,6 +248,10 @@ export function admitCall(
     sequences.push(state.sequence);
   }
   return { admitted: true, sequences };
+}
+
+function knowsNothing(states: readonly BudgetState[]): boolean {
+  return states.every((state) => state.estimates.length === 0 && state.discovery === null);
 }
 
 function unitsInCost(cost: Cost): LimitUnit[] {
@@ -406,8 +421,7 @@ function startDiscovery(state: BudgetState, nowEpochMs: number, policy: BudgetPo
  * last streak as the new base, and backs off exponentially while rejections continue.
  */
 function discover(state: BudgetState, rejected: boolean, nowEpochMs: number, policy: BudgetPolicy): void {
-  const discovery = state.discovery ?? (rejected ? startDiscovery(state, nowEpochMs, policy) : null);
-  if (!discovery) return;
+  const discovery = state.discovery ?? startDiscovery(state, nowEpochMs, policy);
   if (rejected) {
     if (discovery.rejectionStreak === 0) {
       const run = discovery.acceptingSinceEpochMs;
@@ -438,9 +452,12 @@ function discover(state: BudgetState, rejected: boolean, nowEpochMs: number, pol
   discovery.acceptedSinceRejection += 1;
   const elapsedSeconds = (nowEpochMs - discovery.lastIncreaseAtEpochMs) / 1000;
   if (elapsedSeconds <= 0) return;
-  discovery.ratePerSecond = discovery.congested
-    ? discovery.ratePerSecond + policy.discovery.increasePerSecond * elapsedSeconds
-    : discovery.ratePerSecond * 2 ** Math.min(elapsedSeconds, 4);
+  discovery.ratePerSecond = Math.min(
+    MAX_DISCOVERED_RATE,
+    discovery.congested
+      ? discovery.ratePerSecond + policy.discovery.increasePerSecond * elapsedSeconds
+      : discovery.ratePerSecond * 2 ** Math.min(elapsedSeconds, 4),
+  );
   discovery.lastIncreaseAtEpochMs = nowEpochMs;
 }
 

@@ -23,6 +23,11 @@ export interface BudgetKeyingOptions {
   routes?: readonly RouteBucketRule[];
   /** Route prefixes whose `{id}` value keys a separate budget (Discord's major parameters). */
   majorParameters?: readonly string[];
+  /**
+   * The resource a route most likely draws on before any reply said so (GitHub: `/search/*` is "search", most
+   * else "core"), so that even the first calls of a new route are paced by what is known of that resource.
+   */
+  resourceHint?(method: string, segments: readonly string[]): string | null;
 }
 
 export interface BudgetKeying {
@@ -104,6 +109,8 @@ export function createBudgetKeying(options: BudgetKeyingOptions): BudgetKeying {
     }
     const rule = rules.find((candidate) => ruleMatches(candidate, call.method, segments));
     if (rule) return { key: `${credentialKey(call)}|route:${rule.bucket}`, bucket: rule.bucket };
+    const hint = options.resourceHint?.(call.method, segments);
+    if (hint) return { key: `${credentialKey(call)}|resource:${hint}`, bucket: null };
     return null;
   };
 

@@ -22,8 +22,8 @@ export interface PacerOptions {
   readSignal(reply: { status: number; headers: Reply['headers']; body?: string }, nowEpochMs: number): RateLimitSignal;
   /** Whether this reply's signal may be in its body (Google RetryInfo, AWS error codes, Shopify GraphQL cost). */
   needsBody(reply: Reply, call: Call): boolean;
-  /** How learned limits give budget back (buckets for OpenAI-like providers, windows otherwise). */
-  model: 'window' | 'bucket';
+  /** How a reply's learned limits give budget back (buckets for OpenAI-like providers, windows otherwise). */
+  modelOf(signal: RateLimitSignal): 'window' | 'bucket';
   /** What a reply really cost, when it differs from what was reserved (a 304 some providers do not count). */
   actualCost?(reply: Reply, call: Call): Cost | undefined;
   /**
@@ -119,7 +119,7 @@ export function createPacerStage(options: PacerOptions): Stage {
     } catch (error) {
       // No reply: give the reservation back (what it spent upstream, if anything, the next reply will say).
       await store.observe(
-        { signal: null, signalKey: null, rejected: false, model: options.model, nowEpochMs: nowForStore(), policy },
+        { signal: null, signalKey: null, rejected: false, model: 'window', nowEpochMs: nowForStore(), policy },
         { reservation },
       );
       throw error;
@@ -136,7 +136,7 @@ export function createPacerStage(options: PacerOptions): Stage {
         signal,
         signalKey: keying.keyOfSignal(call, signal),
         rejected: signal.limited,
-        model: options.model,
+        model: options.modelOf(signal),
         nowEpochMs: nowForStore(),
         policy,
       },

@@ -12,7 +12,7 @@ export interface TransportOptions {
   upstream: string;
   /** The upstream's base URL: origin plus an optional base path that every call's path is appended to. */
   baseUrl: string;
-  dispatcher: Dispatcher;
+  dispatcher: Pick<Dispatcher, 'request'>;
   /** Time to wait for the reply's headers, and between body chunks. */
   headersTimeoutMs?: number;
   bodyTimeoutMs?: number;

@@ -47,11 +47,17 @@ const window10 = (remaining: number, resetAt: number, extra: Record<string, unkn
 
 export const budgetScenarios: BudgetScenario[] = [
   {
-    name: 'a budget that knows nothing admits at once',
+    name: 'a budget that knows nothing sends one call at a time until a reply tells it more',
+    policy: { discovery: { initialRatePerSecond: 1000, decrease: 0.5, increasePerSecond: 1, maxBackoffMs: 30_000 } },
     steps: [
-      { at: 0, admit: ['a'], expect: { admitted: true } },
-      { at: 0, admit: ['a'], expect: { admitted: true } },
-      { at: 0, admit: ['a', 'a|narrow'], expect: { admitted: true } },
+      { at: 0, admit: ['a'], as: 'first', expect: { admitted: true } },
+      { at: 0, admit: ['a'], expect: { admitted: false, waitMs: 1000 } },
+      { at: 0, admit: ['a', 'a|narrow'], expect: { admitted: false, waitMs: 1000, keyOf: 'a' } },
+      // A reply without any rate-limit headers: rate discovery starts (here at 1000/s, one per ms).
+      { at: 5, observe: null, signalKey: 'a', settle: 'first' },
+      { at: 5, admit: ['a'], expect: { admitted: true } },
+      { at: 5, admit: ['a'], expect: { admitted: false, waitMs: 1 } },
+      { at: 6, admit: ['a'], expect: { admitted: true } },
     ],
   },
   {

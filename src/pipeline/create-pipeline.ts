@@ -1,0 +1,125 @@
+/**
+ * Assembles one upstream's pipeline from its options, in the order DESIGN.md fixes:
+ * observe(call) -> [stages given by the front door: inbound limits, cache, coalesce, batch] -> retry -> queue ->
+ * pacer -> breaker -> observe(attempt) -> transport. The client and the gateway both call this; neither has a
+ * private copy of any stage.
+ */
+import type { Dispatcher } from 'undici';
+import { createMemoryBudgetStore } from '../budget/memory-store.js';
+import { type BudgetPolicy, type BudgetStore, type ConfiguredLimit, defaultBudgetPolicy } from '../budget/types.js';
+import { createRetryBudget, type RetryBudgetOptions } from '../retry/budget.js';
+import { createRetryPolicy, type RetryPolicyOptions } from '../retry/policy.js';
+import { parseRateLimit } from '../signals/parse.js';
+import type { Dialect } from '../signals/types.js';
+import { type Scheduler, systemClock } from '../time.js';
+import { createBudgetKeying, type RouteBucketRule } from './budget-keys.js';
+import { createPacerStage } from './pacer.js';
+import { createRetryStage } from './retry.js';
+import { actualCostOf, limitModelOf, resourceHintFor, signalMayBeInBody } from './signal-reading.js';
+import { type Call, composeStages, type Next, type Reply, type Stage } from './stage.js';
+import { createTransport } from './transport.js';
+
+export interface PipelineRetryOptions extends RetryPolicyOptions {
+  budget?: RetryBudgetOptions;
+  /** Add an Idempotency-Key to POST/PATCH calls so that they may be retried after an unknown outcome. */
+  idempotencyKey?: boolean;
+}
+
+export interface PipelineOptions {
+  upstream: string;
+  baseUrl: string;
+  /** Sends one attempt; a keep-alive undici Agent by default. */
+  dispatcher: Pick<Dispatcher, 'request'>;
+  dialect?: Dialect;
+  /** Where budgets live: memory (default) or a shared store. */
+  store?: BudgetStore;
+  /**
+   * An injected clock (tests): the pipeline then passes its time to the store. Without one, the system clock paces
+   * and a shared store keeps its own time.
+   */
+  clock?: Scheduler;
+  /** Limits of each credential's budget, configured or from a preset. */
+  limits?: readonly ConfiguredLimit[];
+  /** Limits of configured route buckets, by bucket name. */
+  bucketLimits?: Readonly<Record<string, readonly ConfiguredLimit[]>>;
+  routes?: readonly RouteBucketRule[];
+  majorParameters?: readonly string[];
+  pacing?: Partial<BudgetPolicy>;
+  retry?: PipelineRetryOptions | false;
+  timeouts?: { headersMs?: number; bodyMs?: number };
+  /** Stages that sit between the outer observe and retry (inbound limits, cache, coalescing, batching). */
+  outerStages?: readonly Stage[];
+}
+
+export interface Pipeline {
+  readonly upstream: string;
+  /** Runs one call through every stage. Rejects with CallFailedError when Sluice answers it itself. */
+  handle(call: Call): Promise<Reply>;
+  /** What the budgets know right now. */
+  budgets(): ReturnType<BudgetStore['snapshot']>;
+  /** Releases what the pipeline owns (a store it created). */
+  close(): Promise<void>;
+}
+
+export function createPipeline(options: PipelineOptions): Pipeline {
+  const scheduler = options.clock ?? systemClock;
+  const ownsStore = options.store === undefined;
+  const memoryStore = ownsStore ? createMemoryBudgetStore({ clock: scheduler }) : undefined;
+  const store = options.store ?? (memoryStore as BudgetStore);
+  const dialect = options.dialect ?? 'auto';
+  const policy: BudgetPolicy = { ...defaultBudgetPolicy, ...options.pacing };
+  const keying = createBudgetKeying({
+    upstream: options.upstream,
+    credentialLimits: options.limits,
+    bucketLimits: options.bucketLimits,
+    routes: options.routes,
+    majorParameters: options.majorParameters,
+    resourceHint: resourceHintFor(dialect),
+  });
+
+  const stages: Stage[] = [...(options.outerStages ?? [])];
+  if (options.retry !== false) {
+    const { budget, idempotencyKey, ...retryPolicy } = options.retry ?? {};
+    stages.push(
+      createRetryStage({
+        upstream: options.upstream,
+        policy: createRetryPolicy(retryPolicy),
+        budget: createRetryBudget(budget, scheduler),
+        scheduler,
+        idempotencyKey,
+      }),
+    );
+  }
+  stages.push(
+    createPacerStage({
+      upstream: options.upstream,
+      store,
+      keying,
+      scheduler,
+      policy,
+      readSignal: (reply, nowEpochMs) => parseRateLimit(reply, { dialect, now: nowEpochMs }),
+      needsBody: (reply, call) => signalMayBeInBody(dialect, reply, call),
+      modelOf: limitModelOf,
+      actualCost: (reply) => actualCostOf(dialect, reply),
+      passTime: options.clock !== undefined,
+      subscribe: memoryStore?.onChange,
+    }),
+  );
+  const transport: Next = createTransport({
+    upstream: options.upstream,
+    baseUrl: options.baseUrl,
+    dispatcher: options.dispatcher,
+    headersTimeoutMs: options.timeouts?.headersMs,
+    bodyTimeoutMs: options.timeouts?.bodyMs,
+  });
+  const handle = composeStages(stages, transport);
+
+  return {
+    upstream: options.upstream,
+    handle,
+    budgets: () => store.snapshot(),
+    async close() {
+      if (ownsStore) await store.close();
+    },
+  };
+}
