@@ -37,5 +37,21 @@ export {
   isIdempotentRequest,
   retrySettings,
 } from './retry/policy.js';
+// simulator
+export type { LoadOptions, LoadProgress, LoadReport } from './simulator/load.js';
+export { runLoad } from './simulator/load.js';
+export { createSimulatedProfile, isSimulatorProfile, SIMULATOR_PROFILE_DESCRIPTIONS } from './simulator/profile.js';
+export type { Simulator, SimulatorOptions } from './simulator/server.js';
+export { startSimulator } from './simulator/server.js';
+export type {
+  RouteReport,
+  SimulatedProfile,
+  SimulatedReply,
+  SimulatedRequest,
+  SimulatorLimits,
+  SimulatorProfileName,
+  SimulatorReport,
+} from './simulator/types.js';
+export { SIMULATOR_PROFILES } from './simulator/types.js';
 export type { Clock, Duration, ManualClock } from './time.js';
 export { createManualClock, parseDurationText, systemClock, toMilliseconds } from './time.js';
