@@ -84,6 +84,8 @@ describe('load generator', () => {
 
   it('drives a simulator: the statuses it saw are the simulator’s counts', async () => {
     const { simulator } = await simulate({ profile: 'none', limits: { limit: 5, window: '1h' } });
+    // Node loads fetch's implementation on its first call, synchronously: warm it up on an uncounted route.
+    await (await fetch(`${simulator.url}/_sim/report`)).arrayBuffer();
     const report = await runLoad({
       send: async () => {
         const response = await fetch(`${simulator.url}/a`);
@@ -91,7 +93,7 @@ describe('load generator', () => {
         return { status: response.status };
       },
       concurrency: 4,
-      durationMs: 50,
+      durationMs: 150,
     });
     const counted = simulator.report();
     expect(report.byStatus['200']).toBe(5);
