@@ -55,5 +55,21 @@ export {
 // signals: reading providers' rate-limit responses
 export type { Dialect, LimitUnit, ParseOptions, RateLimitSignal, ResponseLike, SignalLimit } from './signals/index.js';
 export { detectDialect, parseRateLimit, SIGNAL_DIALECTS } from './signals/index.js';
+// simulator
+export type { LoadOptions, LoadProgress, LoadReport } from './simulator/load.js';
+export { runLoad } from './simulator/load.js';
+export { createSimulatedProfile, isSimulatorProfile, SIMULATOR_PROFILE_DESCRIPTIONS } from './simulator/profile.js';
+export type { Simulator, SimulatorOptions } from './simulator/server.js';
+export { startSimulator } from './simulator/server.js';
+export type {
+  RouteReport,
+  SimulatedProfile,
+  SimulatedReply,
+  SimulatedRequest,
+  SimulatorLimits,
+  SimulatorProfileName,
+  SimulatorReport,
+} from './simulator/types.js';
+export { SIMULATOR_PROFILES } from './simulator/types.js';
 export type { Clock, Duration, ManualClock, Scheduler } from './time.js';
 export { createManualClock, parseDurationText, sleep, systemClock, toMilliseconds } from './time.js';

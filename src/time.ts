@@ -155,7 +155,7 @@ export function parseDurationText(text: string): number | null {
     consumed = DURATION_PART.lastIndex;
   }
   if (!Number.isFinite(total)) return null;
-  return Math.ceil(total - 1e-9);
+  return Math.max(0, Math.ceil(total - 1e-9));
 }
 
 /** A duration in options: whole milliseconds as a number, or text such as "1s" or "1m30s". */

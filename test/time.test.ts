@@ -14,6 +14,7 @@ describe('parseDurationText', () => {
     ['2d', 172_800_000],
     ['1500us', 2],
     ['0', 0],
+    ['0s', 0],
     [' 1s ', 1000],
   ])('%s is %d ms', (text, ms) => {
     expect(parseDurationText(text)).toBe(ms);
