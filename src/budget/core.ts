@@ -54,6 +54,8 @@ function seedEstimate(configured: ConfiguredLimit, nowEpochMs: number): LimitEst
     lastSpendAtEpochMs: null,
     observedSequence: 0,
     resetSlackMs: 0,
+    windowBounds: null,
+    windowOpenedByEpochMs: null,
     refillSample: null,
   };
 }
@@ -88,12 +90,16 @@ function advanceEstimate(estimate: LimitEstimate, state: BudgetState, nowEpochMs
     } else {
       estimate.available = Math.max(estimate.available, 1);
     }
-    if (estimate.windowMs !== null) {
+    if (estimate.windowBounds !== null) {
+      // A window that starts with the first call after the last one ended (GitHub's): this call opens it.
+      estimate.resetAtEpochMs = nowEpochMs + estimate.windowBounds.highMs;
+    } else if (estimate.windowMs !== null) {
       const windowsPassed = Math.floor((nowEpochMs - reset) / estimate.windowMs) + 1;
       estimate.resetAtEpochMs = reset + windowsPassed * estimate.windowMs;
     } else {
       estimate.resetAtEpochMs = null;
     }
+    estimate.windowOpenedByEpochMs = null;
     estimate.lastSpendAtEpochMs = null;
     estimate.updatedAtEpochMs = nowEpochMs;
     return;
@@ -304,8 +310,39 @@ function createLearnedEstimate(limit: SignalLimit, model: LimitEstimate['model']
     lastSpendAtEpochMs: null,
     observedSequence: 0,
     resetSlackMs: 0,
+    windowBounds: null,
+    windowOpenedByEpochMs: null,
     refillSample: null,
   };
+}
+
+/**
+ * A reply that says its call opened a new window (all but one unit left) brackets when the window started: after
+ * the call was sent, before it was answered. With a reset stated in whole seconds (rounded up), that bounds the
+ * window's length; the tightest bounds over several windows give the true end long before the stated one.
+ */
+function learnWindowPhase(
+  estimate: LimitEstimate,
+  limit: SignalLimit,
+  sentAtEpochMs: number | null,
+  nowEpochMs: number,
+): number | null {
+  const reportedReset = limit.resetAtEpochMs;
+  if (reportedReset === null || reportedReset % 1000 !== 0) return reportedReset;
+  const opened =
+    sentAtEpochMs !== null && limit.limit !== null && limit.remaining !== null && limit.remaining === limit.limit - 1;
+  if (opened && sentAtEpochMs !== null) {
+    const lowMs = reportedReset - 1000 - nowEpochMs;
+    const highMs = reportedReset - sentAtEpochMs;
+    const known = estimate.windowBounds;
+    const low = known ? Math.max(known.lowMs, lowMs) : lowMs;
+    const high = known ? Math.min(known.highMs, highMs) : highMs;
+    // Bounds that no longer meet mean the window changed length: start learning again from this one.
+    estimate.windowBounds = low <= high ? { lowMs: low, highMs: high } : { lowMs, highMs };
+    estimate.windowOpenedByEpochMs = nowEpochMs;
+  }
+  if (estimate.windowBounds === null || estimate.windowOpenedByEpochMs === null) return reportedReset;
+  return Math.min(reportedReset, estimate.windowOpenedByEpochMs + estimate.windowBounds.highMs);
 }
 
 /** Folds one reported window limit in: newer replies set what is left, older ones may only lower it. */
@@ -316,24 +353,24 @@ function foldWindowLimit(
   sequence: number,
   nowEpochMs: number,
   rejected: boolean,
+  sentAtEpochMs: number | null,
 ): void {
-  const reportedReset = limit.resetAtEpochMs;
   const knownReset = estimate.resetAtEpochMs;
-  if (limit.windowMs !== null) estimate.windowMs = limit.windowMs;
-  if (limit.limit !== null) estimate.limit = limit.limit;
-
-  if (reportedReset !== null && knownReset !== null && reportedReset < knownReset - SAME_WINDOW_TOLERANCE_MS) {
+  const statedReset = limit.resetAtEpochMs;
+  if (statedReset !== null && knownReset !== null && statedReset < knownReset - SAME_WINDOW_TOLERANCE_MS) {
     // A late reply from a window that is already over: what it says is left no longer applies.
     return;
   }
-  const newWindow =
-    reportedReset !== null && knownReset !== null && reportedReset > knownReset + SAME_WINDOW_TOLERANCE_MS;
+  const reportedReset = learnWindowPhase(estimate, limit, sentAtEpochMs, nowEpochMs);
+  if (limit.windowMs !== null) estimate.windowMs = limit.windowMs;
+  if (limit.limit !== null) estimate.limit = limit.limit;
+  const newWindow = statedReset !== null && knownReset !== null && statedReset > knownReset + SAME_WINDOW_TOLERANCE_MS;
   if (newWindow && limit.windowMs === null && knownReset !== null && reportedReset !== null) {
     // Two consecutive resets tell the window's length (close enough: the next reply corrects the reset itself).
     const gap = reportedReset - knownReset;
     if (estimate.windowMs === null || gap < estimate.windowMs) estimate.windowMs = gap;
   }
-  if (rejected && reportedReset !== null && reportedReset <= nowEpochMs && limit.remaining === 0) {
+  if (rejected && statedReset !== null && statedReset <= nowEpochMs && limit.remaining === 0) {
     // Refused although the stated reset has passed: the provider rounds its reset down; wait a little longer.
     estimate.resetSlackMs = Math.min(SAME_WINDOW_TOLERANCE_MS, estimate.resetSlackMs + SAME_WINDOW_TOLERANCE_MS / 2);
   }
@@ -471,6 +508,7 @@ export function observeReply(
   nowEpochMs: number,
   policy: BudgetPolicy,
   signalSequence: number,
+  sentAtEpochMs: number | null = null,
 ): void {
   if (!signalState) return;
   signalState.touchedAtEpochMs = nowEpochMs;
@@ -487,7 +525,7 @@ export function observeReply(
       learnedSomething = true;
       if (estimate.model === 'bucket') foldBucketLimit(estimate, limit, signalState, signalSequence, nowEpochMs);
       else if (estimate.model === 'window')
-        foldWindowLimit(estimate, limit, signalState, signalSequence, nowEpochMs, rejected);
+        foldWindowLimit(estimate, limit, signalState, signalSequence, nowEpochMs, rejected, sentAtEpochMs);
       else if (limit.limit !== null) estimate.limit = limit.limit;
     }
   }

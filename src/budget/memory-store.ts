@@ -82,7 +82,7 @@ export function createMemoryBudgetStore(options: MemoryBudgetStoreOptions = {}):
         const index = reservation ? reservation.keys.indexOf(observation.signalKey) : -1;
         const sequence = index >= 0 ? (reservation?.sequences[index] ?? 0) : 0;
         const state = budgetFor({ key: observation.signalKey }, now);
-        observeReply(state, observation, now, policy, sequence);
+        observeReply(state, observation, now, policy, sequence, reservation?.admittedAtEpochMs ?? null);
       }
       for (const listener of listeners) listener();
     },

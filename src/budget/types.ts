@@ -36,6 +36,14 @@ export interface LimitEstimate {
   observedSequence: number;
   /** Extra wait after a stated reset, learned when a call sent at the stated reset was still refused. */
   resetSlackMs: number;
+  /**
+   * window, when resets come in whole seconds: what the replies so far allow the window's length to be. Each
+   * window opened by one of our calls bounds it (reset minus when that call was sent and answered); intersecting
+   * the bounds of several windows pins the length down well below the second.
+   */
+  windowBounds: { lowMs: number; highMs: number } | null;
+  /** window: the latest the current window can have started (the reply time of the call that opened it). */
+  windowOpenedByEpochMs: number | null;
   /** bucket: the last reply used to learn the refill rate (time, remaining, reservation sequence). */
   refillSample: { atEpochMs: number; remaining: number; sequence: number } | null;
 }

@@ -20,7 +20,7 @@ function climbs(segment: string): boolean {
 }
 
 export function routeRequest(target: string | undefined, upstreams: ReadonlySet<string>): RouteResult {
-  if (!target || !target.startsWith('/')) {
+  if (!target?.startsWith('/')) {
     return {
       ok: false,
       status: 400,
