@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -23,8 +22,9 @@ describe('shared provider vectors', () => {
     expectVector(vector);
   });
 
-  it.skipIf(sharedPath === null)('the vendored copy is the shared file', () => {
-    expect(readFileSync(vendoredSharedPath, 'utf8')).toBe(readFileSync(sharedPath!, 'utf8'));
+  // Compared as data: the formatter may lay out the vendored copy differently.
+  it.skipIf(sharedPath === null)('the vendored copy holds the same vectors as the shared file', () => {
+    expect(loadVectors(vendoredSharedPath)).toEqual(loadVectors(sharedPath!));
   });
 });
 
