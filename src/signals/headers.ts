@@ -23,7 +23,8 @@ export function normalizeHeaders(input: unknown): SignalHeaders {
 
 function add(headers: Map<string, string>, name: unknown, value: unknown): void {
   if (headers.size >= MAX_FIELDS) return;
-  const key = toText(name);
+  // Names are text on the wire; a number is not a field name (values may be numbers in plain objects).
+  const key = typeof name === 'number' ? null : toText(name);
   if (key === null || key.length === 0) return;
   const text = valueText(value);
   if (text === null) return;
