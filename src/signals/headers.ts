@@ -50,8 +50,10 @@ function toText(value: unknown): string | null {
   if (typeof value === 'string') return value;
   if (typeof value === 'number' && Number.isFinite(value)) return String(value);
   // Field values are bytes on the wire; latin1 maps each byte to one character, as Node's HTTP parser does.
-  if (value instanceof Uint8Array)
+  if (Buffer.isBuffer(value)) return value.toString('latin1');
+  if (value instanceof Uint8Array) {
     return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1');
+  }
   return null;
 }
 
