@@ -17,8 +17,18 @@ export function detectFromResponse(headers: SignalHeaders, body: BodyView, statu
   return detectFromHeaders(headers) ?? detectFromBody(body, status) ?? 'generic';
 }
 
-/** Header names that identify a provider on their own. */
-const MARKERS: ReadonlyArray<[string, ConcreteDialect]> = [
+/**
+ * Header names that identify a provider on their own, and name prefixes that do, in order of precedence.
+ * Anthropic and OpenAI come first: an LLM gateway may add other vendors' headers, never these.
+ */
+const EXACT_NAMES: ReadonlyArray<[string, ConcreteDialect]> = [
+  ['x-ratelimit-limit-requests', 'openai'],
+  ['x-ratelimit-limit-tokens', 'openai'],
+  ['x-ratelimit-remaining-requests', 'openai'],
+  ['x-ratelimit-remaining-tokens', 'openai'],
+  ['x-ratelimit-reset-requests', 'openai'],
+  ['x-ratelimit-reset-tokens', 'openai'],
+  ['openai-organization', 'openai'],
   ['x-ratelimit-bucket', 'discord'],
   ['x-ratelimit-global', 'discord'],
   ['x-ratelimit-scope', 'discord'],
@@ -38,10 +48,7 @@ const MARKERS: ReadonlyArray<[string, ConcreteDialect]> = [
   ['atl-traceid', 'atlassian'],
   ['x-arequestid', 'atlassian'],
 ];
-
-/** Header name prefixes that identify a provider, checked in this order. */
 const PREFIXES: ReadonlyArray<[string, ConcreteDialect]> = [
-  ['anthropic-ratelimit-', 'anthropic'],
   ['x-shopify-', 'shopify'],
   ['stripe-', 'stripe'],
   ['zendesk-ratelimit-', 'zendesk'],
@@ -57,31 +64,46 @@ const PREFIXES: ReadonlyArray<[string, ConcreteDialect]> = [
   ['x-goog-', 'google'],
 ];
 
-const OPENAI_NAMES = [
-  'x-ratelimit-limit-requests',
-  'x-ratelimit-limit-tokens',
-  'x-ratelimit-remaining-requests',
-  'x-ratelimit-remaining-tokens',
-  'x-ratelimit-reset-requests',
-  'x-ratelimit-reset-tokens',
-];
+interface Rule {
+  rank: number;
+  dialect: ConcreteDialect;
+}
+
+const ANTHROPIC_RULE: Rule = { rank: 0, dialect: 'anthropic' };
+const EXACT_RULES = new Map<string, Rule>(
+  EXACT_NAMES.map(([name, dialect], index) => [name, { rank: 1 + index, dialect }]),
+);
+const PREFIX_RULES: ReadonlyArray<[string, Rule]> = PREFIXES.map(([prefix, dialect], index) => [
+  prefix,
+  { rank: 1 + EXACT_NAMES.length + index, dialect },
+]);
+/** First characters of every prefix: most header names (content-type, date, etag...) skip the prefix scan. */
+const PREFIX_STARTS = new Set(
+  ['anthropic-ratelimit-', ...PREFIXES.map(([prefix]) => prefix)].map((prefix) => prefix[0]),
+);
 const AZURE_NAMES = ['x-ms-region', 'apim-request-id', 'azureml-model-session', 'x-ms-deployment-name'];
 
+/** One pass over the names; the rule of highest precedence among those that match wins. */
 export function detectFromHeaders(headers: SignalHeaders): ConcreteDialect | null {
-  if (headers.size === 0) return null;
-  // Anthropic and OpenAI first: an LLM gateway may add other vendors' headers, never these.
-  for (const name of headers.keys()) if (name.startsWith('anthropic-ratelimit-')) return 'anthropic';
-  if (OPENAI_NAMES.some((name) => headers.has(name)) || headers.has('openai-organization')) {
-    return AZURE_NAMES.some((name) => headers.has(name)) ? 'azure-openai' : 'openai';
+  let best: Rule | null = null;
+  let sawRateLimitFamily = false;
+  for (const name of headers.keys()) {
+    const exact = EXACT_RULES.get(name);
+    if (exact !== undefined && (best === null || exact.rank < best.rank)) best = exact;
+    if (!PREFIX_STARTS.has(name[0])) continue;
+    if (name.startsWith('anthropic-ratelimit-')) return ANTHROPIC_RULE.dialect;
+    if (name.startsWith('x-ratelimit-')) sawRateLimitFamily = true;
+    for (const [prefix, rule] of PREFIX_RULES) {
+      if ((best === null || rule.rank < best.rank) && name.startsWith(prefix)) best = rule;
+    }
   }
-  for (const [name, dialect] of MARKERS) if (headers.has(name)) return dialect;
-  for (const [prefix, dialect] of PREFIXES) {
-    for (const name of headers.keys()) if (name.startsWith(prefix)) return dialect;
+  if (best !== null) {
+    if (best.dialect === 'openai' && AZURE_NAMES.some((name) => headers.has(name))) return 'azure-openai';
+    return best.dialect;
   }
   if (headers.has('x-ratelimit-used') && !headers.has('x-ratelimit-limit')) return 'reddit';
   if (hasIetfFields(headers)) return headers.has('cf-ray') ? 'cloudflare' : 'ietf';
-  for (const name of headers.keys()) if (name.startsWith('x-ratelimit-')) return 'generic';
-  return null;
+  return sawRateLimitFamily ? 'generic' : null;
 }
 
 /**

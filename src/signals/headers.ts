@@ -23,7 +23,8 @@ export function normalizeHeaders(input: unknown): SignalHeaders {
 
 function add(headers: Map<string, string>, name: unknown, value: unknown): void {
   if (headers.size >= MAX_FIELDS) return;
-  const key = toText(name);
+  // Names are text on the wire; a number is not a field name (values may be numbers in plain objects).
+  const key = typeof name === 'number' ? null : toText(name);
   if (key === null || key.length === 0) return;
   const text = valueText(value);
   if (text === null) return;
@@ -49,8 +50,10 @@ function toText(value: unknown): string | null {
   if (typeof value === 'string') return value;
   if (typeof value === 'number' && Number.isFinite(value)) return String(value);
   // Field values are bytes on the wire; latin1 maps each byte to one character, as Node's HTTP parser does.
-  if (value instanceof Uint8Array)
+  if (Buffer.isBuffer(value)) return value.toString('latin1');
+  if (value instanceof Uint8Array) {
     return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1');
+  }
   return null;
 }
 

@@ -79,8 +79,17 @@ export interface RateLimitSignal {
 /** The response as `parseRateLimit` reads it. */
 export interface ResponseLike {
   status: number;
-  /** A `Headers`, a plain object (any case, string or string[] values) or undici's raw `[name, value, ...]` array. */
-  headers?: Headers | Record<string, string | string[] | number | undefined> | ReadonlyArray<string | Buffer> | null;
+  /**
+   * A `Headers` (Node's or undici's), a `Map`, a plain object (any case, string / string[] / number values),
+   * undici's raw `[name, value, ...]` array of strings or Buffers, or `[name, value]` pairs.
+   */
+  headers?:
+    | Headers
+    | ReadonlyMap<string, string>
+    | Record<string, string | string[] | number | undefined>
+    | ReadonlyArray<string | Uint8Array>
+    | ReadonlyArray<readonly [string, string]>
+    | null;
   /** A string, a Buffer / Uint8Array, or already-parsed JSON. */
   body?: unknown;
 }

@@ -86,9 +86,21 @@ const IMF_OR_RFC850 =
 // asctime "Sun Nov  6 08:49:37 1994"
 const ASCTIME = /^[A-Za-z]{3} ([A-Za-z]{3}) {1,2}(\d{1,2}) (\d{2}):(\d{2}):(\d{2}) (\d{4})$/;
 
+// Every response carries a Date that changes once a second: remembering the last one read saves the work.
+let lastHttpDateText = '';
+let lastHttpDate: number | null = null;
+
 /** An HTTP-date (RFC 9110 section 5.6.7, all three forms) as epoch milliseconds; null otherwise. */
 export function parseHttpDate(text: string | undefined): number | null {
   if (text === undefined) return null;
+  if (text === lastHttpDateText) return lastHttpDate;
+  const value = readHttpDate(text);
+  lastHttpDateText = text;
+  lastHttpDate = value;
+  return value;
+}
+
+function readHttpDate(text: string): number | null {
   const trimmed = text.trim();
   if (trimmed.length > 40) return null;
   const imf = IMF_OR_RFC850.exec(trimmed);
@@ -148,10 +160,17 @@ function utcTime(
   const minutes = Number(minute);
   const seconds = Number(second);
   if (dayOfMonth < 1 || dayOfMonth > 31 || hours > 23 || minutes > 59 || seconds > 60) return null;
+  // Date.UTC would roll 31 February over into March: a date that does not exist is garbage, not a time.
+  if (dayOfMonth > daysInMonth(year, monthIndex)) return null;
   const time = Date.UTC(year, monthIndex, dayOfMonth, hours, minutes, Math.min(seconds, 59), fractionMs);
-  // Date.UTC rolls 31 February over into March: a date that does not exist is garbage, not a time.
-  if (!Number.isFinite(time) || new Date(time).getUTCDate() !== dayOfMonth) return null;
-  return time;
+  return Number.isFinite(time) ? time : null;
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+function daysInMonth(year: number, monthIndex: number): number {
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  return monthIndex === 1 && leap ? 29 : (DAYS_IN_MONTH[monthIndex] ?? 31);
 }
 
 /** An HTTP-date or an RFC 3339 time, whichever the text is. */

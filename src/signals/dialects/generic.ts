@@ -5,14 +5,21 @@ import type { SignalLimit } from '../types.js';
 import { parseCount, parseRemaining } from '../values.js';
 
 /** Kong's per-period headers (`X-RateLimit-Limit-Minute`...), each a limit with a known window. */
-const PERIODS: ReadonlyArray<[string, number]> = [
-  ['second', 1000],
-  ['minute', 60_000],
-  ['hour', 3_600_000],
-  ['day', 86_400_000],
-  ['month', 30 * 86_400_000],
-  ['year', 365 * 86_400_000],
-];
+const PERIODS = (
+  [
+    ['second', 1000],
+    ['minute', 60_000],
+    ['hour', 3_600_000],
+    ['day', 86_400_000],
+    ['month', 30 * 86_400_000],
+    ['year', 365 * 86_400_000],
+  ] as const
+).map(([period, windowMs]) => ({
+  period,
+  windowMs,
+  limitName: `x-ratelimit-limit-${period}`,
+  remainingName: `x-ratelimit-remaining-${period}`,
+}));
 
 /**
  * The de-facto `X-RateLimit-Limit` / `-Remaining` / `-Reset` (/ `-Used`) family that many APIs send, with
@@ -31,9 +38,9 @@ export function readGenericLimits(headers: SignalHeaders, frame: TimeFrame): Sig
     reset: resetFromText(frame, headers.get('x-ratelimit-reset')),
   });
   if (hasFacts(main)) limits.push(main);
-  for (const [period, windowMs] of PERIODS) {
-    const limit = parseCount(headers.get(`x-ratelimit-limit-${period}`));
-    const left = parseRemaining(headers.get(`x-ratelimit-remaining-${period}`));
+  for (const { period, windowMs, limitName, remainingName } of PERIODS) {
+    const limit = parseCount(headers.get(limitName));
+    const left = parseRemaining(headers.get(remainingName));
     if (limit !== null || left !== null) limits.push(createLimit({ name: period, limit, remaining: left, windowMs }));
   }
   return limits;

@@ -8,6 +8,7 @@ import { parseCount, parseRemaining, parseSecondsToMs } from '../values.js';
 
 const FIELDS = ['limit', 'remaining', 'reset'] as const;
 type Field = (typeof FIELDS)[number];
+const PREFIXES = FIELDS.map((field) => [field, `x-ratelimit-${field}-`] as const);
 
 /** Error codes that mean the account cannot spend more until someone pays or raises a cap. */
 const QUOTA_CODES = new Set(['insufficient_quota', 'billing_hard_limit_reached', 'billing_not_active']);
@@ -22,8 +23,7 @@ export function readOpenAiLimits(headers: SignalHeaders, frame: TimeFrame): Sign
   const byName = new Map<string, Partial<Record<Field, string>>>();
   for (const [header, value] of headers) {
     if (!header.startsWith('x-ratelimit-')) continue;
-    for (const field of FIELDS) {
-      const prefix = `x-ratelimit-${field}-`;
+    for (const [field, prefix] of PREFIXES) {
       if (header.startsWith(prefix) && header.length > prefix.length) {
         const name = header.slice(prefix.length);
         const entry = byName.get(name) ?? {};

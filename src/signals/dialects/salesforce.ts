@@ -13,11 +13,10 @@ const USAGE = /^(\d{1,15})\/(\d{1,15})(?:\(([^)]{0,200})\))?$/;
  * is.
  */
 export const readSalesforce: DialectReader = ({ status, headers, body }) => {
-  const limits = readLimitInfo(headers.get('sforce-limit-info'));
+  const { limits, primaryUsed } = readLimitInfo(headers.get('sforce-limit-info'));
   const details: Record<string, string | number | boolean> = {};
-  const primary = limits[0];
-  if (primary?.limit != null && primary.remaining != null)
-    withDetail(details, 'used', primary.limit - primary.remaining);
+  // Raw, not limit - remaining: an org can run past its allocation (100012/100000) and remaining stops at 0.
+  withDetail(details, 'used', primaryUsed);
   const reading: DialectReading = { limited: status === 429, limits };
   if (status === 403 || status === 429) {
     const error = limitError(body);
@@ -31,9 +30,10 @@ export const readSalesforce: DialectReader = ({ status, headers, body }) => {
   return reading;
 };
 
-function readLimitInfo(text: string | undefined): SignalLimit[] {
-  if (text === undefined) return [];
+function readLimitInfo(text: string | undefined): { limits: SignalLimit[]; primaryUsed: number | null } {
   const limits: SignalLimit[] = [];
+  let primaryUsed: number | null = null;
+  if (text === undefined) return { limits, primaryUsed };
   for (const entry of text.split(/[;,]/)) {
     const equals = entry.indexOf('=');
     if (equals <= 0) continue;
@@ -43,6 +43,7 @@ function readLimitInfo(text: string | undefined): SignalLimit[] {
     const used = parseCount(match[1]);
     const limit = parseCount(match[2]);
     const app = match[3]?.startsWith('appName=') ? match[3].slice('appName='.length) : undefined;
+    if (limits.length === 0) primaryUsed = used;
     limits.push(
       createLimit({
         name,
@@ -52,7 +53,7 @@ function readLimitInfo(text: string | undefined): SignalLimit[] {
       }),
     );
   }
-  return limits;
+  return { limits, primaryUsed };
 }
 
 /** The lower-cased message of a REQUEST_LIMIT_EXCEEDED error, or null when the body has none. */
