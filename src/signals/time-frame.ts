@@ -21,9 +21,20 @@ export interface ResetTime {
   resetAfterMs: number;
 }
 
+/**
+ * `Date` has whole seconds: the server's clock read somewhere in [Date, Date + 1 s) when it answered. A local
+ * clock inside that span (give or take the reply's trip) agrees with it, and is the more precise of the two; only a
+ * clock outside it is skewed enough to be corrected, or a 1 s window would be misread by up to a whole second.
+ */
+const DATE_AGREEMENT_BEFORE_MS = 250;
+const DATE_AGREEMENT_AFTER_MS = 1250;
+
 export function createTimeFrame(nowEpochMs: number, dateHeader: string | undefined): TimeFrame {
   const serverNow = parseHttpDate(dateHeader);
-  return { nowEpochMs, serverNowEpochMs: serverNow ?? nowEpochMs };
+  if (serverNow === null) return { nowEpochMs, serverNowEpochMs: nowEpochMs };
+  const agrees =
+    nowEpochMs >= serverNow - DATE_AGREEMENT_BEFORE_MS && nowEpochMs <= serverNow + DATE_AGREEMENT_AFTER_MS;
+  return { nowEpochMs, serverNowEpochMs: agrees ? nowEpochMs : serverNow };
 }
 
 /** Whole milliseconds, never negative, never NaN, never beyond MAX_WAIT_MS. */

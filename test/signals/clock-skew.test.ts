@@ -102,3 +102,43 @@ describe('without a Date header', () => {
     expect(signal.retryAfterMs).toBe(0);
   });
 });
+
+describe('a local clock within the Date header’s one-second precision', () => {
+  it('is trusted over Date, so a whole-second Date does not lengthen the wait by up to a second', () => {
+    // The server answered 700 ms into its second: Date says :20, the true time is :20.700.
+    const now = serverNow + 700;
+    const signal = parseRateLimit(
+      {
+        status: 200,
+        headers: {
+          date,
+          'x-ratelimit-limit': '100',
+          'x-ratelimit-remaining': '40',
+          'x-ratelimit-reset': String(serverNow / 1000 + 1),
+          'x-ratelimit-resource': 'core',
+        },
+      },
+      { now },
+    );
+    expect(signal.resetAtEpochMs).toBe(serverNow + 1000);
+    expect(signal.resetAfterMs).toBe(300);
+  });
+
+  it('still corrects a clock skewed by more than that precision', () => {
+    const now = serverNow + 1500;
+    const signal = parseRateLimit(
+      {
+        status: 200,
+        headers: {
+          date,
+          'x-ratelimit-limit': '100',
+          'x-ratelimit-remaining': '40',
+          'x-ratelimit-reset': String(serverNow / 1000 + 2),
+        },
+      },
+      { now },
+    );
+    expect(signal.resetAfterMs).toBe(2000);
+    expect(signal.resetAtEpochMs).toBe(now + 2000);
+  });
+});
