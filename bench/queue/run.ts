@@ -1,0 +1,193 @@
+/**
+ * Queue benchmark: per-task overhead with a large backlog, ours against p-queue in the same run.
+ *
+ * Each round queues TASKS tasks behind a closed gate (the first task waits on it, so every other one is queued),
+ * opens the gate and waits until all have finished. The same round runs the bare tasks one after another; a queue's
+ * per-task overhead is (its time - the bare time) / TASKS. Rounds alternate between the contenders and the median
+ * is reported. Run: `npm run bench:queue` (or `npx tsx bench/queue/run.ts [--tasks N] [--rounds N]`).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import PQueue from 'p-queue';
+import { createQueueStage } from '../../src/pipeline/queue.js';
+import type { Call, Next, Reply } from '../../src/pipeline/stage.js';
+import { systemClock } from '../../src/time.js';
+
+const argument = (name: string, fallback: number) => {
+  const index = process.argv.indexOf(`--${name}`);
+  return index >= 0 ? Number(process.argv[index + 1]) : fallback;
+};
+
+const TASKS = argument('tasks', 100_000);
+const ROUNDS = argument('rounds', 7);
+const TENANTS = 100;
+const PRIORITIES = 4;
+
+const REPLY: Reply = { status: 200, headers: {}, body: null };
+/** The work every contender runs per task: an async function that answers at once. */
+const task = async (): Promise<Reply> => REPLY;
+
+const collectGarbage = () => (globalThis as { gc?: () => void }).gc?.();
+
+function makeCalls(count: number, spread: boolean): Call[] {
+  const calls: Call[] = new Array(count);
+  for (let index = 0; index < count; index++) {
+    calls[index] = {
+      upstream: 'bench',
+      method: 'GET',
+      path: '/',
+      headers: {},
+      body: null,
+      tenant: spread ? `tenant-${index % TENANTS}` : undefined,
+      priority: spread ? index % PRIORITIES : 0,
+      deadlineAtEpochMs: undefined,
+      signal: undefined,
+      cost: {},
+      notes: { waitedMs: 0, attempts: 0 },
+    };
+  }
+  return calls;
+}
+
+interface Timing {
+  enqueueMs: number;
+  totalMs: number;
+}
+
+async function runBare(): Promise<Timing> {
+  const started = performance.now();
+  for (let index = 0; index < TASKS; index++) await task();
+  const totalMs = performance.now() - started;
+  return { enqueueMs: 0, totalMs };
+}
+
+async function runOurs(spread: boolean): Promise<Timing> {
+  const calls = makeCalls(TASKS + 1, spread);
+  const queue = createQueueStage({ maxDepth: TASKS }, { scheduler: systemClock, upstream: 'bench' });
+  let openGate: () => void = () => {};
+  const gate = new Promise<void>((resolve) => {
+    openGate = resolve;
+  });
+  const gated: Next = async () => {
+    await gate;
+    return REPLY;
+  };
+  const results: Promise<Reply>[] = new Array(TASKS);
+  collectGarbage();
+  const started = performance.now();
+  const first = queue(calls[0] as Call, gated);
+  for (let index = 0; index < TASKS; index++) results[index] = queue(calls[index + 1] as Call, task);
+  const enqueueMs = performance.now() - started;
+  openGate();
+  await first;
+  await Promise.all(results);
+  return { enqueueMs, totalMs: performance.now() - started };
+}
+
+async function runPQueue(spread: boolean): Promise<Timing> {
+  const queue = new PQueue({ concurrency: 1 });
+  const priorities = Array.from({ length: TASKS }, (_, index) => (spread ? { priority: index % PRIORITIES } : {}));
+  let openGate: () => void = () => {};
+  const gate = new Promise<void>((resolve) => {
+    openGate = resolve;
+  });
+  const gated = async () => {
+    await gate;
+    return REPLY;
+  };
+  const results: Promise<Reply>[] = new Array(TASKS);
+  collectGarbage();
+  const started = performance.now();
+  const first = queue.add(gated);
+  for (let index = 0; index < TASKS; index++) results[index] = queue.add(task, priorities[index]);
+  const enqueueMs = performance.now() - started;
+  openGate();
+  await first;
+  await Promise.all(results);
+  return { enqueueMs, totalMs: performance.now() - started };
+}
+
+/** The allow path: an idle lane, one call at a time, as the gateway sees it when the budget has room. */
+async function runFastPath(): Promise<{ oursNs: number; bareNs: number }> {
+  const calls = makeCalls(TASKS, false);
+  const queue = createQueueStage({}, { scheduler: systemClock, upstream: 'bench' });
+  collectGarbage();
+  let started = performance.now();
+  for (let index = 0; index < TASKS; index++) await queue(calls[index] as Call, task);
+  const oursNs = ((performance.now() - started) * 1e6) / TASKS;
+  started = performance.now();
+  for (let index = 0; index < TASKS; index++) await task();
+  const bareNs = ((performance.now() - started) * 1e6) / TASKS;
+  return { oursNs, bareNs };
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] as number;
+};
+
+async function scenario(name: string, spread: boolean) {
+  const ours: number[] = [];
+  const theirs: number[] = [];
+  const oursEnqueue: number[] = [];
+  const theirsEnqueue: number[] = [];
+  // One warm-up round of each, not counted.
+  await runOurs(spread);
+  await runPQueue(spread);
+  for (let round = 0; round < ROUNDS; round++) {
+    const bare = (await runBare()).totalMs;
+    const oursFirst = round % 2 === 0;
+    const a = oursFirst ? await runOurs(spread) : await runPQueue(spread);
+    const b = oursFirst ? await runPQueue(spread) : await runOurs(spread);
+    const [oursTiming, theirsTiming] = oursFirst ? [a, b] : [b, a];
+    ours.push(((oursTiming.totalMs - bare) * 1e6) / TASKS);
+    theirs.push(((theirsTiming.totalMs - bare) * 1e6) / TASKS);
+    oursEnqueue.push((oursTiming.enqueueMs * 1e6) / TASKS);
+    theirsEnqueue.push((theirsTiming.enqueueMs * 1e6) / TASKS);
+  }
+  const result = {
+    scenario: name,
+    oursNs: Math.round(median(ours)),
+    pQueueNs: Math.round(median(theirs)),
+    oursEnqueueNs: Math.round(median(oursEnqueue)),
+    pQueueEnqueueNs: Math.round(median(theirsEnqueue)),
+    ratio: median(ours) / median(theirs),
+  };
+  return result;
+}
+
+async function main() {
+  console.log(
+    `queue benchmark: ${TASKS} tasks behind a closed gate, median of ${ROUNDS} rounds, node ${process.version}` +
+      (typeof (globalThis as { gc?: unknown }).gc === 'function' ? ', gc between runs' : ''),
+  );
+  const results = [
+    await scenario('one tenant, one priority', false),
+    await scenario(`${TENANTS} tenants, ${PRIORITIES} priorities`, true),
+  ];
+  const fastPath = await runFastPath();
+  console.log('');
+  console.log('| scenario | ours: ns/task | p-queue@9: ns/task | ours ÷ p-queue | enqueue ns/task (ours / p-queue) |');
+  console.log('|---|---:|---:|---:|---:|');
+  for (const result of results) {
+    console.log(
+      `| ${result.scenario} | ${result.oursNs} | ${result.pQueueNs} | ${result.ratio.toFixed(2)} | ` +
+        `${result.oursEnqueueNs} / ${result.pQueueEnqueueNs} |`,
+    );
+  }
+  console.log('');
+  console.log(
+    `Allow path (idle lane, call goes straight to the pacer): ${Math.round(fastPath.oursNs)} ns per call through the ` +
+      `queue vs ${Math.round(fastPath.bareNs)} ns for the bare task (+${Math.round(fastPath.oursNs - fastPath.bareNs)} ns).`,
+  );
+  const passed = results.every((result) => result.ratio <= 1);
+  console.log(passed ? '\ntarget met: per-task overhead ≤ p-queue in every scenario' : '\ntarget MISSED');
+  mkdirSync('bench/results', { recursive: true });
+  writeFileSync(
+    'bench/results/queue.json',
+    JSON.stringify({ tasks: TASKS, rounds: ROUNDS, node: process.version, results, fastPath }, null, 2),
+  );
+  if (!passed) process.exitCode = 1;
+}
+
+await main();
