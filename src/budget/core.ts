@@ -55,7 +55,9 @@ function seedEstimate(configured: ConfiguredLimit, nowEpochMs: number): LimitEst
     observedSequence: 0,
     resetSlackMs: 0,
     windowBounds: null,
+    windowOpenedAfterEpochMs: null,
     windowOpenedByEpochMs: null,
+    windowLastCountedSendEpochMs: null,
     refillSample: null,
   };
 }
@@ -99,7 +101,9 @@ function advanceEstimate(estimate: LimitEstimate, state: BudgetState, nowEpochMs
     } else {
       estimate.resetAtEpochMs = null;
     }
+    estimate.windowOpenedAfterEpochMs = null;
     estimate.windowOpenedByEpochMs = null;
+    estimate.windowLastCountedSendEpochMs = null;
     estimate.lastSpendAtEpochMs = null;
     estimate.updatedAtEpochMs = nowEpochMs;
     return;
@@ -311,38 +315,63 @@ function createLearnedEstimate(limit: SignalLimit, model: LimitEstimate['model']
     observedSequence: 0,
     resetSlackMs: 0,
     windowBounds: null,
+    windowOpenedAfterEpochMs: null,
     windowOpenedByEpochMs: null,
+    windowLastCountedSendEpochMs: null,
     refillSample: null,
   };
 }
 
 /**
- * A reply that says its call opened a new window (all but one unit left) brackets when the window started: after
- * the call was sent, before it was answered. With a reset stated in whole seconds (rounded up), that bounds the
- * window's length; the tightest bounds over several windows give the true end long before the stated one.
+ * Windows that start with the first call after the last one ended (GitHub's, Discord's) end at start + length,
+ * which no header states precisely (GitHub's reset is rounded up to the second). Replies bound it:
+ * - a reply saying its call opened a window (all but one unit left) brackets that window's start between the
+ *   call's send and reply times;
+ * - when the next window opens, the previous one had ended after the last call it counted was sent and before
+ *   the opening call was answered — while calls are spread across the boundary, a bracket of a few milliseconds;
+ * - a reset stated in whole seconds, rounded up, bounds the end to the second before it.
+ * The bounds of every window are intersected; the current window is taken to end at its latest possible start
+ * plus the longest possible length, so a call is never sent into a window that may still be the exhausted one.
+ * Returns the reset to use for the current window.
  */
 function learnWindowPhase(
   estimate: LimitEstimate,
   limit: SignalLimit,
   sentAtEpochMs: number | null,
   nowEpochMs: number,
+  newWindow: boolean,
 ): number | null {
-  const reportedReset = limit.resetAtEpochMs;
-  if (reportedReset === null || reportedReset % 1000 !== 0) return reportedReset;
+  const statedReset = limit.resetAtEpochMs;
+  if (sentAtEpochMs === null || limit.limit === null || limit.remaining === null) return statedReset;
+  const lastCounted = estimate.windowLastCountedSendEpochMs;
   const opened =
-    sentAtEpochMs !== null && limit.limit !== null && limit.remaining !== null && limit.remaining === limit.limit - 1;
-  if (opened && sentAtEpochMs !== null) {
-    const lowMs = reportedReset - 1000 - nowEpochMs;
-    const highMs = reportedReset - sentAtEpochMs;
+    limit.remaining === limit.limit - 1 &&
+    (newWindow || estimate.windowOpenedByEpochMs === null || lastCounted === null || sentAtEpochMs > lastCounted);
+  const narrow = (lowMs: number, highMs: number) => {
     const known = estimate.windowBounds;
     const low = known ? Math.max(known.lowMs, lowMs) : lowMs;
     const high = known ? Math.min(known.highMs, highMs) : highMs;
-    // Bounds that no longer meet mean the window changed length: start learning again from this one.
+    // Bounds that no longer meet mean the window changed length: start learning again from these.
     estimate.windowBounds = low <= high ? { lowMs: low, highMs: high } : { lowMs, highMs };
+  };
+  if (opened) {
+    const previousAfter = estimate.windowOpenedAfterEpochMs;
+    const previousBy = estimate.windowOpenedByEpochMs;
+    if (previousAfter !== null && previousBy !== null && lastCounted !== null && sentAtEpochMs > lastCounted) {
+      narrow(lastCounted - previousBy, nowEpochMs - previousAfter);
+    }
+    if (statedReset !== null && statedReset % 1000 === 0) {
+      narrow(statedReset - 1000 - nowEpochMs, statedReset - sentAtEpochMs);
+    }
+    estimate.windowOpenedAfterEpochMs = sentAtEpochMs;
     estimate.windowOpenedByEpochMs = nowEpochMs;
+    estimate.windowLastCountedSendEpochMs = sentAtEpochMs;
+  } else if (estimate.windowOpenedByEpochMs !== null) {
+    estimate.windowLastCountedSendEpochMs = Math.max(lastCounted ?? sentAtEpochMs, sentAtEpochMs);
   }
-  if (estimate.windowBounds === null || estimate.windowOpenedByEpochMs === null) return reportedReset;
-  return Math.min(reportedReset, estimate.windowOpenedByEpochMs + estimate.windowBounds.highMs);
+  if (estimate.windowBounds === null || estimate.windowOpenedByEpochMs === null) return statedReset;
+  const learnedEnd = estimate.windowOpenedByEpochMs + estimate.windowBounds.highMs;
+  return statedReset === null ? learnedEnd : Math.min(statedReset, learnedEnd);
 }
 
 /** Folds one reported window limit in: newer replies set what is left, older ones may only lower it. */
@@ -361,10 +390,10 @@ function foldWindowLimit(
     // A late reply from a window that is already over: what it says is left no longer applies.
     return;
   }
-  const reportedReset = learnWindowPhase(estimate, limit, sentAtEpochMs, nowEpochMs);
   if (limit.windowMs !== null) estimate.windowMs = limit.windowMs;
   if (limit.limit !== null) estimate.limit = limit.limit;
   const newWindow = statedReset !== null && knownReset !== null && statedReset > knownReset + SAME_WINDOW_TOLERANCE_MS;
+  const reportedReset = learnWindowPhase(estimate, limit, sentAtEpochMs, nowEpochMs, newWindow);
   if (newWindow && limit.windowMs === null && knownReset !== null && reportedReset !== null) {
     // Two consecutive resets tell the window's length (close enough: the next reply corrects the reset itself).
     const gap = reportedReset - knownReset;

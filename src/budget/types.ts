@@ -37,13 +37,16 @@ export interface LimitEstimate {
   /** Extra wait after a stated reset, learned when a call sent at the stated reset was still refused. */
   resetSlackMs: number;
   /**
-   * window, when resets come in whole seconds: what the replies so far allow the window's length to be. Each
-   * window opened by one of our calls bounds it (reset minus when that call was sent and answered); intersecting
-   * the bounds of several windows pins the length down well below the second.
+   * window, for windows that start with the first call after the last one ended (GitHub's, Discord's): what the
+   * replies so far allow the window's length to be. See `learnWindowPhase`.
    */
   windowBounds: { lowMs: number; highMs: number } | null;
-  /** window: the latest the current window can have started (the reply time of the call that opened it). */
+  /** The current window started after this (when the call that opened it was sent)... */
+  windowOpenedAfterEpochMs: number | null;
+  /** ...and before this (when that call was answered). */
   windowOpenedByEpochMs: number | null;
+  /** The latest send time of a call the current window is known to have counted: it ends after that. */
+  windowLastCountedSendEpochMs: number | null;
   /** bucket: the last reply used to learn the refill rate (time, remaining, reservation sequence). */
   refillSample: { atEpochMs: number; remaining: number; sequence: number } | null;
 }

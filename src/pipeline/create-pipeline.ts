@@ -12,8 +12,12 @@ import { createRetryPolicy, type RetryPolicyOptions } from '../retry/policy.js';
 import { parseRateLimit } from '../signals/parse.js';
 import type { Dialect } from '../signals/types.js';
 import { type Scheduler, systemClock } from '../time.js';
+import { type BreakerOptions, type BreakerStage, createBreakerStage } from './breaker.js';
 import { createBudgetKeying, type RouteBucketRule } from './budget-keys.js';
+import { createEventBus, type EventBus } from './events.js';
+import { createObserveStage } from './observe.js';
 import { createPacerStage } from './pacer.js';
+import { createQueueStage, type QueueOptions, type QueueStage } from './queue.js';
 import { createRetryStage } from './retry.js';
 import { actualCostOf, limitModelOf, resourceHintFor, signalMayBeInBody } from './signal-reading.js';
 import { type Call, composeStages, type Next, type Reply, type Stage } from './stage.js';
@@ -46,7 +50,11 @@ export interface PipelineOptions {
   majorParameters?: readonly string[];
   pacing?: Partial<BudgetPolicy>;
   retry?: PipelineRetryOptions | false;
+  queue?: QueueOptions;
+  breaker?: BreakerOptions | false;
   timeouts?: { headersMs?: number; bodyMs?: number };
+  /** Where call and attempt events go (metrics, logs, the dashboard subscribe to it). Default: a new bus. */
+  events?: EventBus;
   /** Stages that sit between the outer observe and retry (inbound limits, cache, coalescing, batching). */
   outerStages?: readonly Stage[];
 }
@@ -57,6 +65,11 @@ export interface Pipeline {
   handle(call: Call): Promise<Reply>;
   /** What the budgets know right now. */
   budgets(): ReturnType<BudgetStore['snapshot']>;
+  readonly events: EventBus;
+  /** Calls waiting, per lane. */
+  queue(): ReturnType<QueueStage['stats']>;
+  /** The circuit breaker's state, or 'disabled'. */
+  breakerState(): ReturnType<BreakerStage['state']> | 'disabled';
   /** Releases what the pipeline owns (a store it created). */
   close(): Promise<void>;
 }
@@ -77,7 +90,14 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     resourceHint: resourceHintFor(dialect),
   });
 
-  const stages: Stage[] = [...(options.outerStages ?? [])];
+  const events = options.events ?? createEventBus();
+  const readSignal = (reply: { status: number; headers: Reply['headers']; body?: string }, nowEpochMs: number) =>
+    parseRateLimit(reply, { dialect, now: nowEpochMs });
+
+  const stages: Stage[] = [
+    createObserveStage(events, 'call', options.upstream, scheduler),
+    ...(options.outerStages ?? []),
+  ];
   if (options.retry !== false) {
     const { budget, idempotencyKey, ...retryPolicy } = options.retry ?? {};
     stages.push(
@@ -90,6 +110,12 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       }),
     );
   }
+  const queue = createQueueStage(options.queue ?? {}, {
+    scheduler,
+    upstream: options.upstream,
+    laneOf: (call) => keying.laneOf(call),
+  });
+  stages.push(queue);
   stages.push(
     createPacerStage({
       upstream: options.upstream,
@@ -97,7 +123,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       keying,
       scheduler,
       policy,
-      readSignal: (reply, nowEpochMs) => parseRateLimit(reply, { dialect, now: nowEpochMs }),
+      readSignal,
       needsBody: (reply, call) => signalMayBeInBody(dialect, reply, call),
       modelOf: limitModelOf,
       actualCost: (reply) => actualCostOf(dialect, reply),
@@ -105,6 +131,16 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       subscribe: memoryStore?.onChange,
     }),
   );
+  const breaker =
+    options.breaker === false
+      ? undefined
+      : createBreakerStage(options.breaker ?? {}, {
+          scheduler,
+          upstream: options.upstream,
+          readSignal: (reply) => readSignal({ status: reply.status, headers: reply.headers }, scheduler.now()),
+        });
+  if (breaker) stages.push(breaker);
+  stages.push(createObserveStage(events, 'attempt', options.upstream, scheduler));
   const transport: Next = createTransport({
     upstream: options.upstream,
     baseUrl: options.baseUrl,
@@ -118,6 +154,9 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     upstream: options.upstream,
     handle,
     budgets: () => store.snapshot(),
+    events,
+    queue: () => queue.stats(),
+    breakerState: () => breaker?.state() ?? 'disabled',
     async close() {
       if (ownsStore) await store.close();
     },
