@@ -119,7 +119,8 @@ const comparable = (text: string) => text.toLowerCase().replace(/[-_\s]/g, '');
 
 /**
  * The known name closest to what was typed, if it is close enough to be a likely typo: same letters in another case
- * or spelling style (`base_delay` for `baseDelay`), or a few edits away.
+ * or spelling style (`base_delay` for `baseDelay`), a few edits away, or the one name that contains the typed one or
+ * is contained in it (`url` for `baseUrl` and back).
  */
 export function closestName(typed: string, known: readonly string[]): string | undefined {
   const wanted = comparable(typed);
@@ -133,8 +134,12 @@ export function closestName(typed: string, known: readonly string[]): string | u
       best = candidate;
     }
   }
-  const allowed = Math.max(1, Math.floor(typed.length / 3));
-  return bestDistance <= allowed ? best : undefined;
+  if (bestDistance <= Math.max(1, Math.floor(typed.length / 3))) return best;
+  const overlapping = known.filter((candidate) => {
+    const other = comparable(candidate);
+    return Math.min(other.length, wanted.length) >= 3 && (other.includes(wanted) || wanted.includes(other));
+  });
+  return overlapping.length === 1 ? overlapping[0] : undefined;
 }
 
 /** ` (did you mean "retry"?)` or an empty string. */

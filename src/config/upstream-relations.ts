@@ -5,7 +5,7 @@
  */
 import { presetFor } from '../presets/apply.js';
 import { mergeOptions } from '../presets/merge.js';
-import { DURATION_TEXT, durationMs } from './fields.js';
+import { DURATION_TEXT, durationMs, NAME_PATTERN } from './fields.js';
 import { type ConfigPath, listNames, type PathProblem, problemAt, suggestion } from './problems.js';
 import { parseRoutePattern, routePatternProblem } from './routes.js';
 import { DEFAULT_CREDENTIAL } from './upstream-schema.js';
@@ -156,8 +156,10 @@ function credentialProblems(raw: Mapping, at: ConfigPath, context: UpstreamRelat
   if (!isMapping(raw.credentials)) return problems;
   for (const [tenant, entry] of Object.entries(raw.credentials)) {
     const here = [...at, 'credentials', tenant];
-    if (context.tenants !== null && tenant !== DEFAULT_CREDENTIAL && !context.tenants.has(tenant)) {
-      const known = [...context.tenants];
+    // A key that is not even a valid name has its own problem from the schema: one message is enough.
+    const checkable = context.tenants !== null && NAME_PATTERN.test(tenant) && tenant !== DEFAULT_CREDENTIAL;
+    if (checkable && !context.tenants?.has(tenant)) {
+      const known = [...(context.tenants ?? [])];
       problems.push(
         problemAt(
           here,
