@@ -4,7 +4,7 @@ import { loadConfig } from './load.js';
 import { ConfigError, type ConfigProblem, formatProblem } from './problems.js';
 import { type ResolveSecretOptions, resolveSecret, type SecretReference } from './secrets.js';
 
-/** Every secret reference in a configuration, in file order: what must resolve for the gateway to start. */
+/** Every secret reference in a configuration (admin, store, tenants, upstreams): what must resolve at start-up. */
 export function listSecretReferences(config: Config): SecretReference[] {
   const references: SecretReference[] = [];
   if (config.admin.token) references.push(config.admin.token);

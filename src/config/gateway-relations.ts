@@ -5,6 +5,7 @@
  */
 import { type ConfigPath, formatPath, listNames, type PathProblem, problemAt, suggestion } from './problems.js';
 import { isMapping, upstreamRelationProblems } from './upstream-relations.js';
+import { DEFAULT_CREDENTIAL } from './upstream-schema.js';
 
 type Mapping = Record<string, unknown>;
 
@@ -35,6 +36,14 @@ function tenantProblems(tenants: Mapping): PathProblem[] {
   const problems: PathProblem[] = [];
   const owners = new Map<string, ConfigPath>();
   for (const [tenant, entry] of Object.entries(tenants)) {
+    if (tenant === DEFAULT_CREDENTIAL) {
+      problems.push(
+        problemAt(
+          ['tenants', tenant],
+          `"${DEFAULT_CREDENTIAL}" is reserved: credentials.${DEFAULT_CREDENTIAL} serves calls of no tenant`,
+        ),
+      );
+    }
     if (!isMapping(entry) || !Array.isArray(entry.keys)) continue;
     entry.keys.forEach((reference, index) => {
       const key = referenceKey(reference);
@@ -86,7 +95,7 @@ function ruleProblems(raw: Mapping, upstreamNames: readonly string[], tenants: M
     const hasLimits = Array.isArray(rule.limits) && rule.limits.length > 0;
     const planEntries = isMapping(rule.plans) ? Object.keys(rule.plans) : [];
     if (!hasLimits && planEntries.length === 0 && (rule.limits === undefined || Array.isArray(rule.limits))) {
-      problems.push(problemAt([...here, 'limits'], 'missing: a rule needs limits, plans, or both'));
+      problems.push(problemAt([...here, 'limits'], 'a rule needs limits, plans, or both'));
     }
     for (const plan of planEntries) {
       if (!plans.has(plan)) {

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { withPreset } from '../presets/apply.js';
+import { bareRecord } from './bare-record.js';
 import {
   boolean,
   duration,
@@ -183,12 +184,6 @@ export const GATEWAY_DEFAULTS = {
   logging: { level: 'info' },
   inbound: { headers: 'draft-10', by: 'key' },
 } as const;
-
-function bareRecord<Value>(entries: Iterable<readonly [string, Value]>): Record<string, Value> {
-  const record: Record<string, Value> = Object.create(null);
-  for (const [key, value] of entries) record[key] = value;
-  return record;
-}
 
 /** Every problem of a configuration object: the schema's, then the relations between its parts. */
 export function configProblems(input: unknown): PathProblem[] {

@@ -154,10 +154,9 @@ export function locateProblems(problems: readonly PathProblem[], locate: Locate)
     const position = locate(problem.segments);
     located.push(position ? { path, message: problem.message, ...position } : { path, message: problem.message });
   }
-  const order = (problem: ConfigProblem) =>
-    (problem.line ?? Number.MAX_SAFE_INTEGER / 1e6) * 1e6 + (problem.column ?? 0);
+  const line = (problem: ConfigProblem) => problem.line ?? Number.MAX_SAFE_INTEGER;
   // A stable sort: problems at the same place keep the order they were found in.
-  return located.sort((left, right) => order(left) - order(right));
+  return located.sort((left, right) => line(left) - line(right) || (left.column ?? 0) - (right.column ?? 0));
 }
 
 function validated(parsed: ParsedText, options: ParseConfigOptions): Config {

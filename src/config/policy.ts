@@ -63,26 +63,29 @@ function branches<Extra extends Shape>(extra: Extra) {
     ...common,
     lease: duration('positive').optional().describe('How long a slot of a holder that died stays taken.'),
   };
-  // An option that belongs to another algorithm (burst on a fixed window) gets a message that says so.
-  const allKeys = [...new Set([...keysOf(windowed), ...keysOf(bucket), ...keysOf(concurrency)])];
-  const strict = <S extends Shape>(shape: S, algorithms: string) =>
+  // An option that belongs to another algorithm (burst on a fixed window) gets a message that says whose it is.
+  const shapes = [
+    [windowed, WINDOW_ALGORITHMS],
+    [bucket, BUCKET_ALGORITHMS],
+    [concurrency, ['concurrency']],
+  ] as const;
+  const ownersOf = (key: string) => shapes.flatMap(([shape, algorithms]) => (key in shape ? algorithms : []));
+  const strict = <S extends Shape>(shape: S) =>
     z.strictObject(shape, {
       error: (issue: { code?: string; keys?: readonly string[]; input?: unknown }) => {
         if (issue.code !== 'unrecognized_keys') return expectedMessage(ALGORITHM_HELP, issue.input);
+        const algorithm = String((issue.input as { algorithm?: unknown }).algorithm);
         return (issue.keys ?? [])
-          .map((key) =>
-            allKeys.includes(key)
-              ? `not an option of ${algorithms} (see the algorithm's options in docs/configuration.md)`
-              : unknownKeysMessage([key], keysOf(shape)),
-          )
+          .map((key) => {
+            const owners = ownersOf(key);
+            return owners.length > 0
+              ? `not an option of ${algorithm}: ${key} applies to ${owners.join(', ')}`
+              : unknownKeysMessage([key], keysOf(shape));
+          })
           .join('\n');
       },
     });
-  return [
-    strict(windowed, WINDOW_ALGORITHMS.join(', ')),
-    strict(bucket, BUCKET_ALGORITHMS.join(', ')),
-    strict(concurrency, 'concurrency'),
-  ] as const;
+  return [strict(windowed), strict(bucket), strict(concurrency)] as const;
 }
 
 function policyUnion<Extra extends Shape>(extra: Extra) {
@@ -115,7 +118,7 @@ export const upstreamLimitSchema = policyUnion({
 export type PolicyInput = z.input<typeof policySchema>;
 export type UpstreamLimitInput = z.input<typeof upstreamLimitSchema>;
 
-/** A list of policies, at least one. */
+/** A list of policies. */
 export function policyList<Item extends z.ZodType>(item: Item) {
   return z.array(item, { error: (issue) => expectedMessage('a list of limit policies', issue.input) });
 }

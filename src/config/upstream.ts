@@ -6,6 +6,7 @@
 import { withPreset } from '../presets/apply.js';
 import type { PresetName } from '../presets/index.js';
 import type { Dialect } from '../signals/types.js';
+import { bareRecord } from './bare-record.js';
 import { durationMs, normalizeBaseUrl } from './fields.js';
 import { problemsFromIssues } from './issues.js';
 import { normalizeUpstreamLimit, policyNames, type UpstreamLimit } from './policy.js';
@@ -127,14 +128,7 @@ export const UPSTREAM_DEFAULTS = {
 type ValidInput = UpstreamOptionsInput | ClientOptionsInput;
 
 const lowerCaseKeys = (record: Record<string, string> | undefined) =>
-  Object.fromEntries(Object.entries(record ?? {}).map(([key, value]) => [key.toLowerCase(), value]));
-
-/** A record without a prototype: a lookup by a name from a request (`toString`) finds nothing it should not. */
-function bareRecord<Value>(entries: Iterable<readonly [string, Value]>): Record<string, Value> {
-  const record: Record<string, Value> = Object.create(null);
-  for (const [key, value] of entries) record[key] = value;
-  return record;
-}
+  bareRecord(Object.entries(record ?? {}).map(([key, value]) => [key.toLowerCase(), value] as const));
 
 export interface BuildContext {
   /** Renders an option's path for the references it holds, so that secret errors can name it. */
@@ -184,7 +178,10 @@ function buildLimits(input: ValidInput): UpstreamLimit[] {
   const limits = input.limits ?? [];
   const names = policyNames(
     limits.map((limit) => limit.name),
-    (index) => limits[index]?.bucket ?? limits[index]?.unit ?? 'requests',
+    (index) => {
+      const limit = limits[index];
+      return limit?.bucket ?? limit?.unit ?? (limit?.algorithm === 'concurrency' ? 'concurrency' : 'requests');
+    },
   );
   return limits.map((limit, index) => normalizeUpstreamLimit(limit, names[index] as string));
 }

@@ -305,13 +305,14 @@ describe('bad top-level options are reported at their path', () => {
       'tenants.b.keys[0]',
       'the same key as tenants.a.keys[0]',
     ],
+    ['tenants: { default: { keys: [{ env: K }] } }', 'tenants.default', '"default" is reserved'],
     ['inbound: { headers: draft-11 }', 'inbound.headers', '(did you mean "draft-10"?)'],
     [
       'inbound: { rules: [{ by: keys, limits: [{ algorithm: fixed-window, limit: 1, window: 1s }] }] }',
       'inbound.rules[0].by',
       '(did you mean "key"?)',
     ],
-    ['inbound: { rules: [{ by: key }] }', 'inbound.rules[0].limits', 'missing: a rule needs limits, plans, or both'],
+    ['inbound: { rules: [{ by: key }] }', 'inbound.rules[0].limits', 'a rule needs limits, plans, or both'],
     [
       'inbound: { rules: [{ upstreams: [githb], limits: [{ algorithm: fixed-window, limit: 1, window: 1s }] }] }',
       'inbound.rules[0].upstreams[0]',
