@@ -6,7 +6,7 @@ import { configSchema } from './gateway.js';
  * written; rules across fields (url or endpoints, tenants that exist) are checked by `sluice check-config` only.
  */
 export function configJsonSchema(): Record<string, unknown> {
-  const generated = z.toJSONSchema(configSchema, { io: 'input', target: 'draft-2020-12' }) as Record<string, unknown>;
+  const generated = z.toJSONSchema(configSchema, { io: 'input', target: 'draft-7' }) as Record<string, unknown>;
   const { $schema, ...rest } = generated;
   return {
     $schema,
