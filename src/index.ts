@@ -1,3 +1,39 @@
+// config: the configuration schema, presets and check-config
+export type { CheckConfigOptions, CheckConfigResult } from './config/check.js';
+export { checkConfigFile, listSecretReferences, secretProblems } from './config/check.js';
+export type {
+  Config,
+  ConfigInput,
+  InboundHeaders,
+  InboundKey,
+  InboundRule,
+  LogLevel,
+  NormalizeConfigOptions,
+  StoreConfig,
+  TenantConfig,
+} from './config/gateway.js';
+export { configSchema, GATEWAY_DEFAULTS } from './config/gateway.js';
+export { configJsonSchema } from './config/json-schema.js';
+export type { ConfigFormat, ParseConfigOptions } from './config/load.js';
+export { loadConfig, normalizeConfig, parseConfig } from './config/load.js';
+export type { ConfigPolicy, LimitScope, PolicyInput, UpstreamLimit, UpstreamLimitInput } from './config/policy.js';
+export { policySchema, upstreamLimitSchema } from './config/policy.js';
+export type { ConfigProblem } from './config/problems.js';
+export { ConfigError, formatProblem, isConfigError } from './config/problems.js';
+export type { UpstreamRoute } from './config/routes.js';
+export { findMajorParameter, findRoute } from './config/routes.js';
+export type { ResolveSecretOptions, SecretReference, SecretReferenceInput } from './config/secrets.js';
+export { resolveSecret } from './config/secrets.js';
+export type {
+  NormalizeUpstreamOptions,
+  UpstreamCredential,
+  UpstreamEndpoint,
+  UpstreamOptions,
+  UpstreamRetryOptions,
+} from './config/upstream.js';
+export { normalizeUpstreamOptions, UPSTREAM_DEFAULTS } from './config/upstream.js';
+export type { ClientOptionsInput, UpstreamOptionsInput } from './config/upstream-schema.js';
+export { clientOptionsSchema, DEFAULT_CREDENTIAL, upstreamOptionsSchema } from './config/upstream-schema.js';
 export { InvalidOptionError, SluiceError } from './errors.js';
 // pipeline: breaker, events, observe, queue (Biome sorts exports, so these sit among the others)
 export type { BreakerDependencies, BreakerOptions, BreakerStage, BreakerStateChange } from './pipeline/breaker.js';
@@ -30,6 +66,8 @@ export type {
   Stage,
 } from './pipeline/stage.js';
 export { composeStages } from './pipeline/stage.js';
+export type { Preset, PresetName } from './presets/index.js';
+export { PRESET_NAMES, PRESETS } from './presets/index.js';
 // retry
 export type { BackoffOptions, Jitter, Random } from './retry/backoff.js';
 export { backoffDelays, delayFor, JITTERS } from './retry/backoff.js';
