@@ -58,6 +58,8 @@ function seedEstimate(configured: ConfiguredLimit, nowEpochMs: number): LimitEst
     windowOpenedAfterEpochMs: null,
     windowOpenedByEpochMs: null,
     windowLastCountedSendEpochMs: null,
+    returnsAtEpochMs: [],
+    returnsFromEpochMs: [],
     refillSample: null,
   };
 }
@@ -108,6 +110,23 @@ function advanceEstimate(estimate: LimitEstimate, state: BudgetState, nowEpochMs
     estimate.updatedAtEpochMs = nowEpochMs;
     return;
   }
+  if (estimate.model === 'sliding') {
+    // Units spent one window ago come back now (never above what the window holds beside calls in flight).
+    const returns = estimate.returnsAtEpochMs;
+    let returned = 0;
+    while (returns.length > 0 && (returns[0] as number) <= nowEpochMs) {
+      returns.shift();
+      estimate.returnsFromEpochMs.shift();
+      returned++;
+    }
+    if (returned > 0) {
+      const ceiling =
+        estimate.limit === null ? Number.POSITIVE_INFINITY : estimate.limit - (state.inFlight[estimate.unit] ?? 0);
+      estimate.available = Math.min(ceiling, estimate.available + returned);
+    }
+    estimate.updatedAtEpochMs = Math.max(estimate.updatedAtEpochMs, nowEpochMs);
+    return;
+  }
   if (estimate.model === 'bucket') {
     const elapsed = nowEpochMs - estimate.updatedAtEpochMs;
     if (elapsed <= 0) return;
@@ -141,7 +160,12 @@ function waitForEstimate(
   }
 
   if (spendable < needed) {
-    if (estimate.model === 'window' && estimate.resetAtEpochMs !== null) {
+    if (estimate.model === 'sliding' && estimate.returnsAtEpochMs.length > 0) {
+      // The next unit back: skip as many returns as are still needed beyond the first.
+      const index = Math.min(estimate.returnsAtEpochMs.length - 1, Math.max(0, Math.ceil(needed - spendable) - 1));
+      return Math.max(1, (estimate.returnsAtEpochMs[index] as number) - nowEpochMs);
+    }
+    if ((estimate.model === 'window' || estimate.model === 'sliding') && estimate.resetAtEpochMs !== null) {
       return Math.max(1, estimate.resetAtEpochMs + estimate.resetSlackMs - nowEpochMs);
     }
     if (estimate.model === 'bucket' && estimate.refillPerMs !== null && estimate.refillPerMs > 0) {
@@ -299,11 +323,18 @@ function findEstimate(state: BudgetState, limit: SignalLimit): LimitEstimate | u
   );
 }
 
-function createLearnedEstimate(limit: SignalLimit, model: LimitEstimate['model'], nowEpochMs: number): LimitEstimate {
+/** A window whose length the provider states (the IETF `w`) is taken as sliding: safe for fixed ones too. */
+function learnedModel(limit: SignalLimit, model: 'window' | 'bucket'): LimitEstimate['model'] {
+  if (limit.unit === 'concurrency') return 'concurrency';
+  if (model === 'window' && limit.windowMs !== null) return 'sliding';
+  return model;
+}
+
+function createLearnedEstimate(limit: SignalLimit, model: 'window' | 'bucket', nowEpochMs: number): LimitEstimate {
   return {
     name: limit.name,
     unit: limit.unit,
-    model: limit.unit === 'concurrency' ? 'concurrency' : model,
+    model: learnedModel(limit, model),
     source: 'learned',
     limit: limit.limit,
     available: limit.remaining ?? limit.limit ?? 0,
@@ -318,6 +349,8 @@ function createLearnedEstimate(limit: SignalLimit, model: LimitEstimate['model']
     windowOpenedAfterEpochMs: null,
     windowOpenedByEpochMs: null,
     windowLastCountedSendEpochMs: null,
+    returnsAtEpochMs: [],
+    returnsFromEpochMs: [],
     refillSample: null,
   };
 }
@@ -360,8 +393,8 @@ function learnWindowPhase(
     if (previousAfter !== null && previousBy !== null && lastCounted !== null && sentAtEpochMs > lastCounted) {
       narrow(lastCounted - previousBy, nowEpochMs - previousAfter);
     }
-    if (statedReset !== null && statedReset % 1000 === 0) {
-      narrow(statedReset - 1000 - nowEpochMs, statedReset - sentAtEpochMs);
+    if (statedReset !== null && (limit.resetPrecisionMs ?? 0) >= 1000) {
+      narrow(statedReset - (limit.resetPrecisionMs ?? 0) - nowEpochMs, statedReset - sentAtEpochMs);
     }
     estimate.windowOpenedAfterEpochMs = sentAtEpochMs;
     estimate.windowOpenedByEpochMs = nowEpochMs;
@@ -409,6 +442,50 @@ function foldWindowLimit(
   if (newWindow || sequence >= estimate.observedSequence) {
     estimate.available = candidate;
     estimate.observedSequence = Math.max(estimate.observedSequence, sequence);
+  } else {
+    estimate.available = Math.min(estimate.available, candidate);
+  }
+  estimate.updatedAtEpochMs = nowEpochMs;
+}
+
+/** Folds one reported sliding-window limit in, remembering when the unit this reply's call spent comes back. */
+function foldSlidingLimit(
+  estimate: LimitEstimate,
+  limit: SignalLimit,
+  state: BudgetState,
+  sequence: number,
+  nowEpochMs: number,
+  rejected: boolean,
+  sentAtEpochMs: number | null,
+): void {
+  if (limit.limit !== null) estimate.limit = limit.limit;
+  if (limit.windowMs !== null) estimate.windowMs = limit.windowMs;
+  if (limit.resetAtEpochMs !== null) estimate.resetAtEpochMs = limit.resetAtEpochMs;
+  const returnsAt = estimate.returnsAtEpochMs;
+  const returnsFrom = estimate.returnsFromEpochMs;
+  if (limit.remaining !== null) {
+    // Units that may have come back already are in what this reply says is left: drop them, or they would be
+    // counted twice (dropping one that had not come back only costs it until the next reply says so).
+    let stale = 0;
+    while (stale < returnsFrom.length && (returnsFrom[stale] as number) <= nowEpochMs) stale++;
+    returnsAt.splice(0, stale);
+    returnsFrom.splice(0, stale);
+  }
+  if (!rejected && sequence > 0 && estimate.windowMs !== null && sentAtEpochMs !== null) {
+    // Counted after it was sent and before it was answered: back a window after that.
+    returnsAt.push(nowEpochMs + estimate.windowMs);
+    returnsFrom.push(sentAtEpochMs + estimate.windowMs);
+    const excess = returnsAt.length - Math.max(1, estimate.limit ?? 1);
+    if (excess > 0) {
+      returnsAt.splice(0, excess);
+      returnsFrom.splice(0, excess);
+    }
+  }
+  if (limit.remaining === null) return;
+  const candidate = limit.remaining - (state.inFlight[estimate.unit] ?? 0);
+  if (sequence >= estimate.observedSequence) {
+    estimate.available = candidate;
+    estimate.observedSequence = sequence;
   } else {
     estimate.available = Math.min(estimate.available, candidate);
   }
@@ -553,7 +630,9 @@ export function observeReply(
       }
       learnedSomething = true;
       if (estimate.model === 'bucket') foldBucketLimit(estimate, limit, signalState, signalSequence, nowEpochMs);
-      else if (estimate.model === 'window')
+      else if (estimate.model === 'sliding') {
+        foldSlidingLimit(estimate, limit, signalState, signalSequence, nowEpochMs, rejected, sentAtEpochMs);
+      } else if (estimate.model === 'window')
         foldWindowLimit(estimate, limit, signalState, signalSequence, nowEpochMs, rejected, sentAtEpochMs);
       else if (limit.limit !== null) estimate.limit = limit.limit;
     }

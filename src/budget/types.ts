@@ -7,9 +7,11 @@ import type { LimitUnit, RateLimitSignal } from '../signals/types.js';
  *   spreads what is left evenly over the time to reset.
  * - `bucket`: budget drips back continuously at `refillPerMs` up to `limit` (token and leaky buckets; OpenAI,
  *   Anthropic, Shopify). The pacer spends what is there and then keeps pace with the refill.
+ * - `sliding`: each unit comes back one window after it was spent (sliding windows; the IETF fields, which state
+ *   the window's length). The pacer keeps when its own spent units come back and spends them again then.
  * - `concurrency`: slots held while a call is in flight.
  */
-export type LimitModel = 'window' | 'bucket' | 'concurrency';
+export type LimitModel = 'window' | 'bucket' | 'sliding' | 'concurrency';
 
 /** What the budget believes about one limit right now. Plain data, so a shared store can keep it as JSON. */
 export interface LimitEstimate {
@@ -47,6 +49,13 @@ export interface LimitEstimate {
   windowOpenedByEpochMs: number | null;
   /** The latest send time of a call the current window is known to have counted: it ends after that. */
   windowLastCountedSendEpochMs: number | null;
+  /**
+   * sliding: units spent by answered calls, oldest first (at most `limit`): each comes back somewhere between its
+   * call's send time and its answer time, plus the window. `returnsAtEpochMs` holds the latest, `returnsFromEpochMs`
+   * the earliest of those times.
+   */
+  returnsAtEpochMs: number[];
+  returnsFromEpochMs: number[];
   /** bucket: the last reply used to learn the refill rate (time, remaining, reservation sequence). */
   refillSample: { atEpochMs: number; remaining: number; sequence: number } | null;
 }

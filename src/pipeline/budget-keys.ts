@@ -8,6 +8,9 @@ import type { BudgetKey, ConfiguredLimit } from '../budget/types.js';
 import type { RateLimitSignal } from '../signals/types.js';
 import type { Call } from './stage.js';
 
+/** Discord's documented major parameters: a route's bucket is kept apart per channel, guild or webhook. */
+export const DISCORD_MAJOR_PARAMETERS = ['/channels/{id}', '/guilds/{id}', '/webhooks/{id}/{token}', '/webhooks/{id}'];
+
 export interface RouteBucketRule {
   /** `"METHOD /path/*"` or `"/path/*"`: `*` matches one segment, a trailing `/*` the rest. */
   match: string;
@@ -70,7 +73,11 @@ function pathSegments(path: string): string[] {
 
 export function createBudgetKeying(options: BudgetKeyingOptions): BudgetKeying {
   const rules = (options.routes ?? []).map(compileRule);
-  const majors = (options.majorParameters ?? []).map((pattern) => pattern.split('/').filter(Boolean));
+  // Route buckets are only ever named by Discord-style replies, so its documented major parameters are a safe
+  // default: they only split budgets that a reply already keyed by bucket.
+  const majors = (options.majorParameters?.length ? options.majorParameters : DISCORD_MAJOR_PARAMETERS).map((pattern) =>
+    pattern.split('/').filter(Boolean),
+  );
   // Route shape -> the narrow budget a reply named (GitHub resource, Discord bucket hash). Bounded: shapes with
   // names in them (/repos/{owner}/{repo}) are as many as the names; a forgotten one is relearned from one reply.
   const learnedNarrow = new LRUCache<string, { kind: 'resource' | 'bucket'; name: string }>({ max: 10_000 });

@@ -54,6 +54,7 @@ export function createLimit(facts: LimitFacts): SignalLimit {
   };
   if (facts.scope !== undefined) limit.scope = facts.scope;
   if (facts.partitionKey !== undefined) limit.partitionKey = facts.partitionKey;
+  if (facts.reset?.precisionMs !== undefined) limit.resetPrecisionMs = facts.reset.precisionMs;
   return limit;
 }
 

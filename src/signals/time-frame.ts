@@ -19,6 +19,14 @@ export const MAX_WAIT_MS = 366 * 24 * 3_600_000;
 export interface ResetTime {
   resetAtEpochMs: number;
   resetAfterMs: number;
+  /** How coarse the stated time was: 1000 for whole seconds (GitHub's epoch seconds), absent when finer. */
+  precisionMs?: number;
+}
+
+/** Whole seconds, as text ("1700000000", "2") or a number: the time is only known to the second. */
+function wholeSecondsPrecision(result: ResetTime, seconds: boolean): ResetTime {
+  if (seconds) result.precisionMs = 1000;
+  return result;
 }
 
 /**
@@ -73,19 +81,24 @@ export function resetFromText(frame: TimeFrame, text: string | undefined): Reset
     return absolute === null ? null : resetAt(frame, absolute);
   }
   // Seconds are converted from the digits, exactly: "1470173023.123" is 1470173023123 ms.
-  return resetFromNumber(frame, value, parseSecondsToMs(text) ?? value * 1000);
+  return resetFromNumber(frame, value, parseSecondsToMs(text) ?? value * 1000, !text.includes('.'));
 }
 
 /** resetFromText for a value already parsed (a Structured Field number). `secondsAsMs` is `value` seconds. */
-export function resetFromNumber(frame: TimeFrame, value: number, secondsAsMs = Math.round(value * 1000)): ResetTime {
+export function resetFromNumber(
+  frame: TimeFrame,
+  value: number,
+  secondsAsMs = Math.round(value * 1000),
+  whole = Number.isInteger(value),
+): ResetTime {
   const reference = frame.serverNowEpochMs;
   if (value >= Math.max(reference / 10, 1e11)) return resetAt(frame, Math.ceil(value));
-  if (value >= Math.max(reference / 10_000, 1e8)) return resetAt(frame, secondsAsMs);
-  return resetAfter(frame, secondsAsMs);
+  if (value >= Math.max(reference / 10_000, 1e8)) return wholeSecondsPrecision(resetAt(frame, secondsAsMs), whole);
+  return wholeSecondsPrecision(resetAfter(frame, secondsAsMs), whole);
 }
 
 /** A reset stated in delta seconds (the IETF fields, Reddit, Discord's Reset-After). */
 export function resetFromSeconds(frame: TimeFrame, text: string | undefined): ResetTime | null {
   const ms = parseSecondsToMs(text);
-  return ms === null ? null : resetAfter(frame, ms);
+  return ms === null ? null : wholeSecondsPrecision(resetAfter(frame, ms), !text?.includes('.'));
 }

@@ -41,6 +41,11 @@ export interface SignalLimit {
   scope?: string;
   /** The IETF `pk` partition key (an opaque byte sequence, here base64): limits with different keys are separate. */
   partitionKey?: string;
+  /**
+   * 1000 when the reset was stated in whole seconds (GitHub's epoch seconds, IETF's delta seconds): the true reset
+   * may be up to a second earlier than stated. Absent when the provider gave finer times.
+   */
+  resetPrecisionMs?: number;
 }
 
 export interface RateLimitSignal {
