@@ -375,6 +375,9 @@ function enqueue(lane: Lane, call: Call, next: Next, now: number, deadlineAtEpoc
   const promise = new Promise<Reply>(captureSettlers);
   entry.resolve = capturedResolve;
   entry.reject = capturedReject;
+  // Let go of them, so the module does not keep the last call's promise (and its reply) alive.
+  capturedResolve = noop;
+  capturedReject = noop;
   addToBacklog(backlog, entry);
   if (call.signal) {
     entry.onAbort = () => abandon(entry);
@@ -435,16 +438,18 @@ function deadlineError(entry: QueuedCall, now: number): CallFailedError {
   const upstream = lane.queue.upstream;
   const waitedMs = now - entry.enqueuedAtEpochMs;
   const depth = depthOf(lane);
-  // How long the calls still waiting will take, at the pace the lane has been draining.
-  const retryAfterMs =
-    lane.handOffIntervalMs === undefined ? null : Math.max(1, Math.ceil(lane.handOffIntervalMs * (depth + 1)));
+  // How long the calls still waiting will take, at the pace the lane has been draining. A lane that has not handed
+  // a call on while this one waited is stalled (its budget is paused): it is not likely to move sooner than that.
+  const retryAfterMs = Math.max(
+    1,
+    Math.ceil(lane.handOffIntervalMs === undefined ? waitedMs : lane.handOffIntervalMs * (depth + 1)),
+  );
   return new CallFailedError(
     'deadline',
     upstream,
     `The call to ${upstream} reached its deadline after waiting ${waitedMs} ms in the queue (lane "${lane.key}", ` +
-      `${depth} calls still waiting)` +
-      (retryAfterMs === null ? '' : `; the lane should have room in about ${retryAfterMs} ms`) +
-      '. Allow a later deadline (x-sluice-deadline-ms, queue.timeout) or send fewer calls.',
+      `${depth} ${depth === 1 ? 'call' : 'calls'} still waiting); try again in about ${retryAfterMs} ms, allow a later deadline ` +
+      '(x-sluice-deadline-ms, queue.timeout) or send fewer calls.',
     { retryAfterMs },
   );
 }
