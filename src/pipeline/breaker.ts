@@ -222,11 +222,23 @@ export function judgeReply(
   now: number,
 ): { outcome: CallOutcome; retryAfterMs: number | null } {
   if (!FAILURE_STATUSES.has(reply.status)) return { outcome: 'success', retryAfterMs: null };
-  const signal = reply.signal ?? readSignal?.(reply) ?? undefined;
+  const signal = reply.signal ?? readSignalSafely(readSignal, reply);
   // A provider that throttles with a 5xx (S3's 503 SlowDown) is working, not failing.
   if (signal?.limited) return { outcome: 'success', retryAfterMs: null };
   const retryAfterMs = signal ? signal.retryAfterMs : retryAfterFromHeaders(reply.headers, now);
   return { outcome: 'failure', retryAfterMs };
+}
+
+/** A reader that throws must not turn an upstream reply into a failed call: it just leaves the breaker unsure. */
+function readSignalSafely(
+  readSignal: ((reply: Reply) => RateLimitSignal | null | undefined) | undefined,
+  reply: Reply,
+): RateLimitSignal | undefined {
+  try {
+    return readSignal?.(reply) ?? undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Errors count as failures, except the caller's own deadline or abort, which say nothing about the upstream. */
