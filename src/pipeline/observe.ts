@@ -1,3 +1,4 @@
+import { InvalidOptionError } from '../errors.js';
 import { type Clock, systemClock } from '../time.js';
 import { type CallFailureReason, isCallFailed } from './errors.js';
 import type { CallEvent, CallEventKind, EventBus } from './events.js';
@@ -35,6 +36,9 @@ export function createObserveStage(
   upstream: string,
   clock: Clock = systemClock,
 ): Stage {
+  if (kind !== 'call' && kind !== 'attempt') {
+    throw new InvalidOptionError('kind', `expected "call" or "attempt", got ${JSON.stringify(kind)}`);
+  }
   const observer: Observer = { bus, kind, upstream, clock };
   return (call, next) => observeCall(observer, call, next);
 }
