@@ -105,97 +105,114 @@ export function resolveBreakerPolicy(options: BreakerOptions = {}): BreakerPolic
   };
 }
 
+/** One breaker's state and wiring; the stage is a thin closure over it, the work is done by module functions. */
+interface BreakerMachine {
+  readonly policy: BreakerPolicy;
+  readonly scheduler: Scheduler;
+  readonly upstream: string;
+  readonly readSignal: ((reply: Reply) => RateLimitSignal | null | undefined) | undefined;
+  readonly onStateChange: ((change: BreakerStateChange) => void) | undefined;
+  state: BreakerState;
+  cancelTimer: (() => void) | undefined;
+  reportedCallbackError: boolean;
+}
+
 export function createBreakerStage(options: BreakerOptions, dependencies: BreakerDependencies): BreakerStage {
   const policy = resolveBreakerPolicy(options);
   const onStateChange = options.onStateChange;
   if (onStateChange !== undefined && typeof onStateChange !== 'function') {
     throw new InvalidOptionError('breaker.onStateChange', 'expected a function');
   }
-  const { scheduler, upstream, readSignal } = dependencies;
-  let state: BreakerState = initialBreakerState(scheduler.now(), policy);
-  let cancelTimer: (() => void) | undefined;
-  let reportedCallbackError = false;
-
-  /** Stores the next state, announcing a change and arming the timer that half-opens an open breaker on time. */
-  const moveTo = (next: BreakerState, now: number) => {
-    const previous = state;
-    state = next;
-    if (previous.name === next.name) return;
-    if (next.name === 'open') {
-      cancelTimer?.();
-      cancelTimer = scheduler.setTimer(() => {
-        cancelTimer = undefined;
-        const current = scheduler.now();
-        moveTo(advanceBreaker(state, current), current);
-      }, next.halfOpenAtEpochMs - now);
-    } else if (cancelTimer) {
-      cancelTimer();
-      cancelTimer = undefined;
-    }
-    if (!onStateChange) return;
-    const change: BreakerStateChange = { upstream, from: previous.name, to: next.name, atEpochMs: now };
-    if (next.name === 'open') change.openForMs = next.halfOpenAtEpochMs - now;
-    try {
-      onStateChange(change);
-    } catch (error) {
-      if (!reportedCallbackError) {
-        reportedCallbackError = true;
-        process.emitWarning(
-          `breaker.onStateChange for ${upstream} threw (reported once): ${(error as Error)?.message ?? error}`,
-          'SluiceWarning',
-        );
-      }
-    }
+  const machine: BreakerMachine = {
+    policy,
+    scheduler: dependencies.scheduler,
+    upstream: dependencies.upstream,
+    readSignal: dependencies.readSignal,
+    onStateChange,
+    state: initialBreakerState(dependencies.scheduler.now(), policy),
+    cancelTimer: undefined,
+    reportedCallbackError: false,
   };
+  return Object.assign((call: Call, next: Next) => passThroughBreaker(machine, call, next), {
+    state: () => advanceBreaker(machine.state, machine.scheduler.now()).name,
+  });
+}
 
-  const settle = (generation: number, outcome: CallOutcome, retryAfterMs: number | null) => {
-    const now = scheduler.now();
-    moveTo(settleCall(state, { generation, outcome, retryAfterMs }, now, policy), now);
-  };
+function passThroughBreaker(machine: BreakerMachine, call: Call, next: Next): Promise<Reply> {
+  const now = machine.scheduler.now();
+  const admitted = admitCall(machine.state, now, machine.policy);
+  moveTo(machine, admitted.state, now);
+  const decision = admitted.decision;
+  if (!decision.allowed) return Promise.reject(circuitOpenError(machine, decision.retryAfterMs));
+  const { generation } = decision;
+  let reply: Promise<Reply>;
+  try {
+    reply = next(call);
+  } catch (error) {
+    reply = Promise.reject(error);
+  }
+  return reply.then(
+    (answer) => {
+      const judged = judgeReply(answer, machine.readSignal, machine.scheduler.now());
+      settle(machine, generation, judged.outcome, judged.retryAfterMs);
+      return answer;
+    },
+    (error: unknown) => {
+      settle(machine, generation, judgeError(error, call), null);
+      throw error;
+    },
+  );
+}
 
-  const stage = (call: Call, next: Next): Promise<Reply> => {
-    const now = scheduler.now();
-    const admitted = admitCall(state, now, policy);
-    moveTo(admitted.state, now);
-    const decision = admitted.decision;
-    if (!decision.allowed) {
-      const retryAfterMs = Math.max(1, Math.ceil(decision.retryAfterMs));
-      return Promise.reject(
-        new CallFailedError(
-          'circuit-open',
-          upstream,
-          state.name === 'open'
-            ? `The circuit breaker for ${upstream} is open after repeated failures (5xx, timeouts, resets); ` +
-                `it lets a probe through in ${retryAfterMs} ms.`
-            : `The circuit breaker for ${upstream} is probing whether the upstream recovered; try again in ` +
-                `${retryAfterMs} ms.`,
-          { retryAfterMs },
-        ),
+function circuitOpenError(machine: BreakerMachine, retryAfterMs: number): CallFailedError {
+  const upstream = machine.upstream;
+  const afterMs = Math.max(1, Math.ceil(retryAfterMs));
+  return new CallFailedError(
+    'circuit-open',
+    upstream,
+    machine.state.name === 'open'
+      ? `The circuit breaker for ${upstream} is open after repeated failures (5xx, timeouts, resets); ` +
+          `it lets a probe through in ${afterMs} ms.`
+      : `The circuit breaker for ${upstream} is probing whether the upstream recovered; try again in ${afterMs} ms.`,
+    { retryAfterMs: afterMs },
+  );
+}
+
+function settle(machine: BreakerMachine, generation: number, outcome: CallOutcome, retryAfterMs: number | null): void {
+  const now = machine.scheduler.now();
+  moveTo(machine, settleCall(machine.state, { generation, outcome, retryAfterMs }, now, machine.policy), now);
+}
+
+/** Stores the next state, announcing a change and arming the timer that half-opens an open breaker on time. */
+function moveTo(machine: BreakerMachine, next: BreakerState, now: number): void {
+  const previous = machine.state;
+  machine.state = next;
+  if (previous.name === next.name) return;
+  if (next.name === 'open') {
+    machine.cancelTimer?.();
+    machine.cancelTimer = machine.scheduler.setTimer(() => {
+      machine.cancelTimer = undefined;
+      const current = machine.scheduler.now();
+      moveTo(machine, advanceBreaker(machine.state, current), current);
+    }, next.halfOpenAtEpochMs - now);
+  } else if (machine.cancelTimer) {
+    machine.cancelTimer();
+    machine.cancelTimer = undefined;
+  }
+  if (!machine.onStateChange) return;
+  const change: BreakerStateChange = { upstream: machine.upstream, from: previous.name, to: next.name, atEpochMs: now };
+  if (next.name === 'open') change.openForMs = next.halfOpenAtEpochMs - now;
+  try {
+    machine.onStateChange(change);
+  } catch (error) {
+    if (!machine.reportedCallbackError) {
+      machine.reportedCallbackError = true;
+      process.emitWarning(
+        `breaker.onStateChange for ${machine.upstream} threw (reported once): ${(error as Error)?.message ?? error}`,
+        'SluiceWarning',
       );
     }
-    const { generation } = decision;
-    let reply: Promise<Reply>;
-    try {
-      reply = next(call);
-    } catch (error) {
-      reply = Promise.reject(error);
-    }
-    return reply.then(
-      (answer) => {
-        const judged = judgeReply(answer, readSignal, scheduler.now());
-        settle(generation, judged.outcome, judged.retryAfterMs);
-        return answer;
-      },
-      (error: unknown) => {
-        settle(generation, judgeError(error, call), null);
-        throw error;
-      },
-    );
-  };
-
-  return Object.assign(stage, {
-    state: () => advanceBreaker(state, scheduler.now()).name,
-  });
+  }
 }
 
 /** Whether a reply shows the upstream failing, and the Retry-After it gave. */
@@ -205,11 +222,23 @@ export function judgeReply(
   now: number,
 ): { outcome: CallOutcome; retryAfterMs: number | null } {
   if (!FAILURE_STATUSES.has(reply.status)) return { outcome: 'success', retryAfterMs: null };
-  const signal = reply.signal ?? readSignal?.(reply) ?? undefined;
+  const signal = reply.signal ?? readSignalSafely(readSignal, reply);
   // A provider that throttles with a 5xx (S3's 503 SlowDown) is working, not failing.
   if (signal?.limited) return { outcome: 'success', retryAfterMs: null };
   const retryAfterMs = signal ? signal.retryAfterMs : retryAfterFromHeaders(reply.headers, now);
   return { outcome: 'failure', retryAfterMs };
+}
+
+/** A reader that throws must not turn an upstream reply into a failed call: it just leaves the breaker unsure. */
+function readSignalSafely(
+  readSignal: ((reply: Reply) => RateLimitSignal | null | undefined) | undefined,
+  reply: Reply,
+): RateLimitSignal | undefined {
+  try {
+    return readSignal?.(reply) ?? undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Errors count as failures, except the caller's own deadline or abort, which say nothing about the upstream. */

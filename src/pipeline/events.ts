@@ -66,45 +66,42 @@ const warnOfListenerError = (error: unknown) => {
 
 export function createEventBus(options: EventBusOptions = {}): EventBus {
   const onListenerError = options.onListenerError ?? warnOfListenerError;
-  // Replaced, never changed in place, so a listener that unsubscribes during emit does not disturb the loop.
-  let listeners: readonly CallEventListener[] = [];
   const reported = new WeakSet<CallEventListener>();
-
-  const report = (error: unknown, listener: CallEventListener) => {
-    if (reported.has(listener)) return;
-    reported.add(listener);
-    try {
-      onListenerError(error, listener);
-    } catch {
-      // The error reporter itself failed: nothing sensible is left to tell, and the call must go on.
-    }
-  };
-
-  return {
-    get listening() {
-      return listeners.length > 0;
-    },
-    subscribe(listener) {
+  // A plain field rather than a getter: it is read on every call of every upstream.
+  const bus = {
+    listening: false,
+    // Replaced, never changed in place, so a listener that unsubscribes during emit does not disturb the loop.
+    listeners: [] as readonly CallEventListener[],
+    subscribe(listener: CallEventListener): () => void {
       if (typeof listener !== 'function') {
         throw new InvalidOptionError('listener', `expected a function, got ${typeof listener}`);
       }
-      listeners = [...listeners, listener];
+      bus.listeners = [...bus.listeners, listener];
+      bus.listening = true;
       let subscribed = true;
       return () => {
         if (!subscribed) return;
         subscribed = false;
-        const index = listeners.indexOf(listener);
-        if (index >= 0) listeners = [...listeners.slice(0, index), ...listeners.slice(index + 1)];
+        const index = bus.listeners.indexOf(listener);
+        if (index >= 0) bus.listeners = [...bus.listeners.slice(0, index), ...bus.listeners.slice(index + 1)];
+        bus.listening = bus.listeners.length > 0;
       };
     },
-    emit(event) {
-      for (const listener of listeners) {
+    emit(event: CallEvent): void {
+      for (const listener of bus.listeners) {
         try {
           listener(event);
         } catch (error) {
-          report(error, listener);
+          if (reported.has(listener)) continue;
+          reported.add(listener);
+          try {
+            onListenerError(error, listener);
+          } catch {
+            // The error reporter itself failed: nothing sensible is left to tell, and the call must go on.
+          }
         }
       }
     },
   };
+  return bus;
 }

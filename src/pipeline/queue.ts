@@ -1,7 +1,17 @@
 import { InvalidOptionError } from '../errors.js';
 import { type Duration, type Scheduler, toMilliseconds } from '../time.js';
 import { CallFailedError } from './errors.js';
-import { type Backlog, type BacklogEntry, createBacklog } from './queue-core.js';
+import {
+  addToBacklog,
+  type Backlog,
+  type BacklogEntry,
+  createBacklog,
+  displaceableIn,
+  earliestDeadlineIn,
+  placesHeldIn,
+  removeFromBacklog,
+  takeNextFromBacklog,
+} from './queue-core.js';
 import type { Call, Next, Reply, Stage } from './stage.js';
 
 /**
@@ -9,6 +19,10 @@ import type { Call, Next, Reply, Stage } from './stage.js';
  * another. Per lane at most `maxAsking` calls are asking the pacer at once; the next one goes in as soon as the pacer
  * admits one (`call.notes.onAdmitted`) or the call settles. Calls that cannot be served in time fail at once with a
  * `CallFailedError` saying why and when to try again: the queue is bounded and never hangs.
+ *
+ * The stage is a thin closure over plain state; the work is done by module functions shared by every queue and
+ * lane, which keeps V8's call sites monomorphic (one closure set per instance made the allow path several times
+ * slower as soon as a second upstream had its own queue).
  */
 
 export interface QueueOptions {
@@ -55,17 +69,38 @@ interface ResolvedQueueOptions {
   maxAsking: number;
 }
 
+interface QueueState extends ResolvedQueueOptions {
+  readonly scheduler: Scheduler;
+  readonly upstream: string;
+  readonly laneOf: (call: Call) => string;
+  readonly lanes: Map<string, Lane>;
+  /**
+   * Idle lanes are kept (creating and deleting a Map entry per call churns memory on the allow path) and swept
+   * when their number reaches this, which doubles with what survives: O(1) amortized, and bounded.
+   */
+  sweepAtLaneCount: number;
+}
+
 interface QueuedCall extends BacklogEntry {
   readonly call: Call;
   readonly next: Next;
   readonly lane: Lane;
   readonly enqueuedAtEpochMs: number;
-  resolve: (reply: Reply) => void;
+  resolve: (reply: Reply | Promise<Reply>) => void;
   reject: (error: unknown) => void;
   onAbort: (() => void) | undefined;
 }
 
+/** One call's turn at asking the pacer. */
+interface AskingTurn {
+  readonly lane: Lane;
+  readonly call: Call;
+  released: boolean;
+  onAdmitted: (() => void) | undefined;
+}
+
 interface Lane {
+  readonly queue: QueueState;
   readonly key: string;
   asking: number;
   backlog: Backlog<QueuedCall> | undefined;
@@ -109,301 +144,347 @@ export function resolveQueueOptions(options: QueueOptions = {}): ResolvedQueueOp
 }
 
 export function createQueueStage(options: QueueOptions, dependencies: QueueDependencies): QueueStage {
-  const { maxDepth, timeoutMs, maxAsking } = resolveQueueOptions(options);
-  const { scheduler, upstream } = dependencies;
-  const laneOf = dependencies.laneOf ?? ((call: Call) => call.upstream);
-  const lanes = new Map<string, Lane>();
-
-  // Idle lanes are kept (creating and deleting a Map entry per call churns memory on the allow path) and swept
-  // when their number doubles, so a stream of ever-new lanes costs O(1) amortized and stays bounded.
-  let sweepAtLaneCount = LANE_SWEEP_MINIMUM;
-
-  const sweepIdleLanes = () => {
-    for (const lane of lanes.values()) {
-      if (lane.asking === 0 && depthOf(lane) === 0) lanes.delete(lane.key);
-    }
-    sweepAtLaneCount = Math.max(LANE_SWEEP_MINIMUM, 2 * lanes.size);
+  const state: QueueState = {
+    ...resolveQueueOptions(options),
+    scheduler: dependencies.scheduler,
+    upstream: dependencies.upstream,
+    laneOf: dependencies.laneOf ?? laneOfUpstream,
+    lanes: new Map(),
+    sweepAtLaneCount: LANE_SWEEP_MINIMUM,
   };
+  return Object.assign((call: Call, next: Next) => sendThroughQueue(state, call, next), {
+    stats: () => queueStats(state),
+  });
+}
 
-  const createLane = (key: string): Lane => {
-    if (lanes.size >= sweepAtLaneCount) sweepIdleLanes();
-    const lane: Lane = {
-      key,
-      asking: 0,
-      backlog: undefined,
-      cancelTimer: undefined,
-      timerAtEpochMs: 0,
-      pumpScheduled: false,
-      pumpTask: () => pump(lane),
-      handOffIntervalMs: undefined,
-      lastHandOffAtEpochMs: undefined,
-    };
-    lanes.set(key, lane);
-    return lane;
-  };
+const laneOfUpstream = (call: Call) => call.upstream;
 
-  const depthOf = (lane: Lane) => lane.backlog?.size ?? 0;
-
-  /** Cancels the lane's timer once nothing waits in it (a pending timer would keep the process awake). */
-  const tidy = (lane: Lane) => {
-    if (lane.cancelTimer && depthOf(lane) === 0) {
-      lane.cancelTimer();
-      lane.cancelTimer = undefined;
-    }
-  };
-
-  const ask = (lane: Lane, call: Call, next: Next): Promise<Reply> => {
-    lane.asking++;
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      if (call.notes.onAdmitted === release) call.notes.onAdmitted = undefined;
-      lane.asking--;
-      handOff(lane);
-    };
-    call.notes.onAdmitted = release;
-    let reply: Promise<Reply>;
-    try {
-      reply = next(call);
-    } catch (error) {
-      release();
-      return Promise.reject(error);
-    }
-    reply.then(release, release);
-    return reply;
-  };
-
-  /** A place among the askers freed up: let the next waiting call in (on a fresh microtask, never inside the pacer). */
-  const handOff = (lane: Lane) => {
-    if (depthOf(lane) === 0) {
-      lane.lastHandOffAtEpochMs = undefined;
-      tidy(lane);
-      return;
-    }
-    const now = scheduler.now();
-    if (lane.lastHandOffAtEpochMs !== undefined) {
-      const sample = now - lane.lastHandOffAtEpochMs;
-      lane.handOffIntervalMs =
-        lane.handOffIntervalMs === undefined
-          ? sample
-          : lane.handOffIntervalMs + INTERVAL_SMOOTHING * (sample - lane.handOffIntervalMs);
-    }
-    lane.lastHandOffAtEpochMs = now;
-    if (!lane.pumpScheduled) {
-      lane.pumpScheduled = true;
-      queueMicrotask(lane.pumpTask);
-    }
-  };
-
-  const pump = (lane: Lane) => {
-    // Still "scheduled" while the loop runs: a call admitted synchronously inside `next` frees its place and the
-    // loop itself picks up the next one, without nesting into the pacer.
-    lane.pumpScheduled = true;
-    const backlog = lane.backlog;
-    while (backlog && lane.asking < maxAsking) {
-      const entry = backlog.shift();
-      if (!entry) break;
-      stopWatching(entry);
-      const now = scheduler.now();
-      entry.call.notes.waitedMs += now - entry.enqueuedAtEpochMs;
-      // Timers fire late under load: a call whose deadline passed is not sent on.
-      if (entry.deadlineAtEpochMs <= now) {
-        entry.reject(deadlineError(entry, now));
-        continue;
-      }
-      ask(lane, entry.call, entry.next).then(entry.resolve, entry.reject);
-    }
-    lane.pumpScheduled = false;
-    tidy(lane);
-  };
-
-  const stopWatching = (entry: QueuedCall) => {
-    if (entry.onAbort) {
-      entry.call.signal?.removeEventListener('abort', entry.onAbort);
-      entry.onAbort = undefined;
-    }
-  };
-
-  const armTimer = (lane: Lane) => {
-    const earliest = lane.backlog?.earliestDeadline();
-    if (!earliest) return;
-    if (lane.cancelTimer && lane.timerAtEpochMs <= earliest.deadlineAtEpochMs) return;
-    lane.cancelTimer?.();
-    lane.timerAtEpochMs = earliest.deadlineAtEpochMs;
-    lane.cancelTimer = scheduler.setTimer(() => expire(lane), earliest.deadlineAtEpochMs - scheduler.now());
-  };
-
-  const expire = (lane: Lane) => {
-    lane.cancelTimer = undefined;
-    const backlog = lane.backlog;
-    if (!backlog) return;
-    const now = scheduler.now();
-    for (let entry = backlog.earliestDeadline(); entry; entry = backlog.earliestDeadline()) {
-      if (entry.deadlineAtEpochMs > now) break;
-      backlog.remove(entry);
-      stopWatching(entry);
-      entry.call.notes.waitedMs += now - entry.enqueuedAtEpochMs;
-      entry.reject(deadlineError(entry, now));
-    }
-    armTimer(lane);
-    tidy(lane);
-  };
-
-  const deadlineError = (entry: QueuedCall, now: number) => {
-    const lane = entry.lane;
-    const waitedMs = now - entry.enqueuedAtEpochMs;
-    const depth = depthOf(lane);
-    // How long the calls still waiting will take, at the pace the lane has been draining.
-    const retryAfterMs =
-      lane.handOffIntervalMs === undefined ? null : Math.max(1, Math.ceil(lane.handOffIntervalMs * (depth + 1)));
-    return new CallFailedError(
-      'deadline',
-      upstream,
-      `The call to ${upstream} reached its deadline after waiting ${waitedMs} ms in the queue (lane "${lane.key}", ` +
-        `${depth} calls still waiting)` +
-        (retryAfterMs === null ? '' : `; the lane should have room in about ${retryAfterMs} ms`) +
-        '. Allow a later deadline (x-sluice-deadline-ms, queue.timeout) or send fewer calls.',
-      { retryAfterMs },
-    );
-  };
-
-  const queueFullError = (lane: Lane, now: number, message: string) => {
-    const backlog = lane.backlog;
-    // A place frees up when the lane hands the next call on, or at the latest when the earliest deadline passes.
-    const earliest = backlog?.earliestDeadline();
-    const untilExpiryMs = earliest ? earliest.deadlineAtEpochMs - now : timeoutMs;
-    const retryAfterMs = Math.max(1, Math.ceil(Math.min(untilExpiryMs, lane.handOffIntervalMs ?? untilExpiryMs)));
-    return new CallFailedError('queue-full', upstream, `${message} Try again in ${retryAfterMs} ms.`, {
-      retryAfterMs,
-    });
-  };
-
-  const enqueue = (lane: Lane, call: Call, next: Next, now: number, deadlineAtEpochMs: number): Promise<Reply> => {
-    if (!lane.backlog) lane.backlog = createBacklog<QueuedCall>();
-    const backlog = lane.backlog;
-    const priority = Number.isFinite(call.priority) ? call.priority : 0;
-    if (backlog.size >= maxDepth) {
-      const displaced = backlog.displaceableFor(call.tenant, priority);
-      if (!displaced) {
-        return Promise.reject(
-          queueFullError(
-            lane,
-            now,
-            `The queue for ${upstream} (lane "${lane.key}") holds its limit of ${maxDepth} waiting calls ` +
-              '(queue.maxDepth).',
-          ),
-        );
-      }
-      backlog.remove(displaced);
-      stopWatching(displaced);
-      displaced.call.notes.waitedMs += now - displaced.enqueuedAtEpochMs;
-      displaced.reject(
-        queueFullError(
-          lane,
-          now,
-          `The queue for ${upstream} (lane "${lane.key}") is full and your tenant held ` +
-            `${backlog.placesHeldBy(displaced.tenant) + 1} of its ${maxDepth} places, more than any other: ` +
-            'this call gave its place to a call of a tenant holding fewer.',
+function sendThroughQueue(queue: QueueState, call: Call, next: Next): Promise<Reply> {
+  try {
+    const now = queue.scheduler.now();
+    if (call.signal?.aborted) {
+      return Promise.reject(
+        new CallFailedError(
+          'aborted',
+          queue.upstream,
+          `The caller aborted the call to ${queue.upstream} before it was queued.`,
+          { cause: call.signal.reason },
         ),
       );
     }
-    const entry: QueuedCall = {
-      tenant: call.tenant,
-      priority,
-      deadlineAtEpochMs,
-      heapIndex: -1,
-      older: undefined,
-      newer: undefined,
-      tenantQueue: undefined,
-      call,
-      next,
-      lane,
-      enqueuedAtEpochMs: now,
-      resolve: noop,
-      reject: noop,
-      onAbort: undefined,
-    };
-    const promise = new Promise<Reply>((resolve, reject) => {
-      entry.resolve = resolve;
-      entry.reject = reject;
-    });
-    backlog.push(entry);
-    const signal = call.signal;
-    if (signal) {
-      entry.onAbort = () => {
-        entry.onAbort = undefined;
-        backlog.remove(entry);
-        const abortedAtEpochMs = scheduler.now();
-        call.notes.waitedMs += abortedAtEpochMs - entry.enqueuedAtEpochMs;
-        entry.reject(
-          new CallFailedError(
-            'aborted',
-            upstream,
-            `The caller aborted the call to ${upstream} after it waited ` +
-              `${abortedAtEpochMs - entry.enqueuedAtEpochMs} ms in the queue.`,
-            { cause: signal.reason },
-          ),
-        );
-        tidy(lane);
-      };
-      signal.addEventListener('abort', entry.onAbort, { once: true });
+    const callerDeadline = call.deadlineAtEpochMs;
+    const deadlineAtEpochMs =
+      callerDeadline === undefined || Number.isNaN(callerDeadline)
+        ? now + queue.timeoutMs
+        : Math.min(callerDeadline, now + queue.timeoutMs);
+    call.deadlineAtEpochMs = deadlineAtEpochMs;
+    if (deadlineAtEpochMs <= now) {
+      return Promise.reject(
+        new CallFailedError(
+          'deadline',
+          queue.upstream,
+          `The call to ${queue.upstream} arrived ${now - deadlineAtEpochMs} ms after its deadline; ` +
+            'send it with a later one.',
+          { retryAfterMs: 0 },
+        ),
+      );
     }
-    if (!lane.cancelTimer || deadlineAtEpochMs < lane.timerAtEpochMs) armTimer(lane);
-    return promise;
-  };
+    const key = queue.laneOf(call);
+    const lane = queue.lanes.get(key) ?? createLane(queue, key);
+    // The fast path: nothing of the lane waits and a place to ask is free, so the call goes straight in.
+    if (lane.asking < queue.maxAsking && depthOf(lane) === 0) return ask(lane, call, next);
+    return enqueue(lane, call, next, now, deadlineAtEpochMs);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
 
-  const stage = (call: Call, next: Next): Promise<Reply> => {
-    try {
-      const now = scheduler.now();
-      if (call.signal?.aborted) {
-        return Promise.reject(
-          new CallFailedError('aborted', upstream, `The caller aborted the call to ${upstream} before it was queued.`, {
-            cause: call.signal.reason,
-          }),
-        );
-      }
-      const callerDeadline = call.deadlineAtEpochMs;
-      const deadlineAtEpochMs =
-        callerDeadline === undefined || Number.isNaN(callerDeadline)
-          ? now + timeoutMs
-          : Math.min(callerDeadline, now + timeoutMs);
-      call.deadlineAtEpochMs = deadlineAtEpochMs;
-      if (deadlineAtEpochMs <= now) {
-        return Promise.reject(
-          new CallFailedError(
-            'deadline',
-            upstream,
-            `The call to ${upstream} arrived ${now - deadlineAtEpochMs} ms after its deadline; send it with a later one.`,
-            { retryAfterMs: 0 },
-          ),
-        );
-      }
-      const key = laneOf(call);
-      const lane = lanes.get(key) ?? createLane(key);
-      // The fast path: nothing of the lane waits and a place to ask is free, so the call goes straight in.
-      if (lane.asking < maxAsking && depthOf(lane) === 0) return ask(lane, call, next);
-      return enqueue(lane, call, next, now, deadlineAtEpochMs);
-    } catch (error) {
-      return Promise.reject(error);
+function createLane(queue: QueueState, key: string): Lane {
+  if (queue.lanes.size >= queue.sweepAtLaneCount) sweepIdleLanes(queue);
+  const lane: Lane = {
+    queue,
+    key,
+    asking: 0,
+    backlog: undefined,
+    cancelTimer: undefined,
+    timerAtEpochMs: 0,
+    pumpScheduled: false,
+    pumpTask: () => pump(lane),
+    handOffIntervalMs: undefined,
+    lastHandOffAtEpochMs: undefined,
+  };
+  queue.lanes.set(key, lane);
+  return lane;
+}
+
+function sweepIdleLanes(queue: QueueState): void {
+  for (const lane of queue.lanes.values()) {
+    if (lane.asking === 0 && depthOf(lane) === 0) queue.lanes.delete(lane.key);
+  }
+  queue.sweepAtLaneCount = Math.max(LANE_SWEEP_MINIMUM, 2 * queue.lanes.size);
+}
+
+function depthOf(lane: Lane): number {
+  return lane.backlog?.size ?? 0;
+}
+
+/** Cancels the lane's timer once nothing waits in it (a pending timer would keep the process awake). */
+function tidy(lane: Lane): void {
+  if (lane.cancelTimer && depthOf(lane) === 0) {
+    lane.cancelTimer();
+    lane.cancelTimer = undefined;
+  }
+}
+
+function ask(lane: Lane, call: Call, next: Next): Promise<Reply> {
+  lane.asking++;
+  const turn: AskingTurn = { lane, call, released: false, onAdmitted: undefined };
+  // The callbacks are written inline, not bound to names: dev loaders (tsx, esbuild keepNames) would otherwise
+  // rename every one of them as it is created, which costs more than the rest of the allow path.
+  call.notes.onAdmitted = turn.onAdmitted = () => release(turn, true);
+  let reply: Promise<Reply>;
+  try {
+    reply = next(call);
+  } catch (error) {
+    release(turn, false);
+    return Promise.reject(error);
+  }
+  reply.then(
+    () => release(turn, false),
+    () => release(turn, false),
+  );
+  return reply;
+}
+
+/**
+ * Ends a call's turn at asking, once. `later`: the pacer admitted it and may still be busy with it, so the next call
+ * is let in on a fresh microtask; otherwise the reply settled, nothing else is on the stack, and it goes in at once.
+ */
+function release(turn: AskingTurn, later: boolean): void {
+  if (turn.released) return;
+  turn.released = true;
+  const notes = turn.call.notes;
+  if (notes.onAdmitted === turn.onAdmitted) notes.onAdmitted = undefined;
+  const lane = turn.lane;
+  lane.asking--;
+  if (depthOf(lane) === 0) {
+    lane.lastHandOffAtEpochMs = undefined;
+    tidy(lane);
+    return;
+  }
+  if (lane.pumpScheduled) return;
+  if (!later) {
+    pump(lane);
+    return;
+  }
+  lane.pumpScheduled = true;
+  queueMicrotask(lane.pumpTask);
+}
+
+/** Lets waiting calls in while the lane has places to ask. */
+function pump(lane: Lane): void {
+  // Still "scheduled" while the loop runs: a call admitted synchronously inside `next` frees its place and the
+  // loop itself picks up the next one, without nesting into the pacer.
+  lane.pumpScheduled = true;
+  const backlog = lane.backlog;
+  const maxAsking = lane.queue.maxAsking;
+  // One reading of the clock per hand-off: calls let in by the same pump are let in at the same moment.
+  const now = lane.queue.scheduler.now();
+  while (backlog && lane.asking < maxAsking) {
+    const entry = takeNextFromBacklog(backlog);
+    if (!entry) break;
+    stopWatching(entry);
+    entry.call.notes.waitedMs += now - entry.enqueuedAtEpochMs;
+    // Timers fire late under load: a call whose deadline passed is not sent on.
+    if (entry.deadlineAtEpochMs <= now) {
+      entry.reject(deadlineError(entry, now));
+      continue;
     }
-  };
+    noteHandOff(lane, now);
+    entry.resolve(ask(lane, entry.call, entry.next));
+  }
+  lane.pumpScheduled = false;
+  tidy(lane);
+}
 
-  const stats = (): QueueStats => {
-    const laneStats: LaneStats[] = [];
-    let queued = 0;
-    let asking = 0;
-    for (const lane of lanes.values()) {
-      const depth = depthOf(lane);
-      if (depth === 0 && lane.asking === 0) continue;
-      queued += depth;
-      asking += lane.asking;
-      laneStats.push({ lane: lane.key, depth, asking: lane.asking });
+/** Folds the time since the previous hand-off into the lane's drain-rate estimate. */
+function noteHandOff(lane: Lane, now: number): void {
+  if (lane.lastHandOffAtEpochMs !== undefined) {
+    const sample = now - lane.lastHandOffAtEpochMs;
+    lane.handOffIntervalMs =
+      lane.handOffIntervalMs === undefined
+        ? sample
+        : lane.handOffIntervalMs + INTERVAL_SMOOTHING * (sample - lane.handOffIntervalMs);
+  }
+  lane.lastHandOffAtEpochMs = now;
+}
+
+function stopWatching(entry: QueuedCall): void {
+  if (entry.onAbort) {
+    entry.call.signal?.removeEventListener('abort', entry.onAbort);
+    entry.onAbort = undefined;
+  }
+}
+
+function enqueue(lane: Lane, call: Call, next: Next, now: number, deadlineAtEpochMs: number): Promise<Reply> {
+  const queue = lane.queue;
+  if (!lane.backlog) lane.backlog = createBacklog<QueuedCall>();
+  const backlog = lane.backlog;
+  const priority = Number.isFinite(call.priority) ? call.priority : 0;
+  if (backlog.size >= queue.maxDepth) {
+    const displaced = displaceableIn(backlog, call.tenant, priority);
+    if (!displaced) {
+      return Promise.reject(
+        queueFullError(
+          lane,
+          now,
+          `The queue for ${queue.upstream} (lane "${lane.key}") holds its limit of ${queue.maxDepth} waiting calls ` +
+            '(queue.maxDepth).',
+        ),
+      );
     }
-    return { queued, asking, lanes: laneStats };
+    removeFromBacklog(backlog, displaced);
+    stopWatching(displaced);
+    displaced.call.notes.waitedMs += now - displaced.enqueuedAtEpochMs;
+    displaced.reject(
+      queueFullError(
+        lane,
+        now,
+        `The queue for ${queue.upstream} (lane "${lane.key}") is full and your tenant held ` +
+          `${placesHeldIn(backlog, displaced.tenant) + 1} of its ${queue.maxDepth} places, more than any other: ` +
+          'this call gave its place to a call of a tenant holding fewer.',
+      ),
+    );
+  }
+  const entry: QueuedCall = {
+    tenant: call.tenant,
+    priority,
+    deadlineAtEpochMs,
+    heapIndex: -1,
+    older: undefined,
+    newer: undefined,
+    tenantQueue: undefined,
+    call,
+    next,
+    lane,
+    enqueuedAtEpochMs: now,
+    resolve: noop,
+    reject: noop,
+    onAbort: undefined,
   };
+  const promise = new Promise<Reply>(captureSettlers);
+  entry.resolve = capturedResolve;
+  entry.reject = capturedReject;
+  // Let go of them, so the module does not keep the last call's promise (and its reply) alive.
+  capturedResolve = noop;
+  capturedReject = noop;
+  addToBacklog(backlog, entry);
+  if (call.signal) {
+    entry.onAbort = () => abandon(entry);
+    call.signal.addEventListener('abort', entry.onAbort, { once: true });
+  }
+  if (!lane.cancelTimer || deadlineAtEpochMs < lane.timerAtEpochMs) armTimer(lane);
+  return promise;
+}
 
-  return Object.assign(stage, { stats });
+/** The caller aborted a call while it waited: it leaves the queue at once. */
+function abandon(entry: QueuedCall): void {
+  entry.onAbort = undefined;
+  const lane = entry.lane;
+  if (lane.backlog) removeFromBacklog(lane.backlog, entry);
+  const upstream = lane.queue.upstream;
+  const waitedMs = lane.queue.scheduler.now() - entry.enqueuedAtEpochMs;
+  entry.call.notes.waitedMs += waitedMs;
+  entry.reject(
+    new CallFailedError(
+      'aborted',
+      upstream,
+      `The caller aborted the call to ${upstream} after it waited ${waitedMs} ms in the queue.`,
+      { cause: entry.call.signal?.reason },
+    ),
+  );
+  tidy(lane);
+}
+
+/** Keeps one timer per lane, due at its earliest deadline. */
+function armTimer(lane: Lane): void {
+  const earliest = lane.backlog ? earliestDeadlineIn(lane.backlog) : undefined;
+  if (!earliest) return;
+  if (lane.cancelTimer && lane.timerAtEpochMs <= earliest.deadlineAtEpochMs) return;
+  lane.cancelTimer?.();
+  const scheduler = lane.queue.scheduler;
+  lane.timerAtEpochMs = earliest.deadlineAtEpochMs;
+  lane.cancelTimer = scheduler.setTimer(() => expire(lane), earliest.deadlineAtEpochMs - scheduler.now());
+}
+
+function expire(lane: Lane): void {
+  lane.cancelTimer = undefined;
+  const backlog = lane.backlog;
+  if (!backlog) return;
+  const now = lane.queue.scheduler.now();
+  for (let entry = earliestDeadlineIn(backlog); entry; entry = earliestDeadlineIn(backlog)) {
+    if (entry.deadlineAtEpochMs > now) break;
+    removeFromBacklog(backlog, entry);
+    stopWatching(entry);
+    entry.call.notes.waitedMs += now - entry.enqueuedAtEpochMs;
+    entry.reject(deadlineError(entry, now));
+  }
+  armTimer(lane);
+  tidy(lane);
+}
+
+function deadlineError(entry: QueuedCall, now: number): CallFailedError {
+  const lane = entry.lane;
+  const upstream = lane.queue.upstream;
+  const waitedMs = now - entry.enqueuedAtEpochMs;
+  const depth = depthOf(lane);
+  // How long the calls still waiting will take, at the pace the lane has been draining. A lane that has not handed
+  // a call on while this one waited is stalled (its budget is paused): it is not likely to move sooner than that.
+  const retryAfterMs = Math.max(
+    1,
+    Math.ceil(lane.handOffIntervalMs === undefined ? waitedMs : lane.handOffIntervalMs * (depth + 1)),
+  );
+  return new CallFailedError(
+    'deadline',
+    upstream,
+    `The call to ${upstream} reached its deadline after waiting ${waitedMs} ms in the queue (lane "${lane.key}", ` +
+      `${depth} ${depth === 1 ? 'call' : 'calls'} still waiting); try again in about ${retryAfterMs} ms, allow a later deadline ` +
+      '(x-sluice-deadline-ms, queue.timeout) or send fewer calls.',
+    { retryAfterMs },
+  );
+}
+
+function queueFullError(lane: Lane, now: number, message: string): CallFailedError {
+  // A place frees up when the lane hands the next call on, or at the latest when the earliest deadline passes.
+  const earliest = lane.backlog ? earliestDeadlineIn(lane.backlog) : undefined;
+  const untilExpiryMs = earliest ? earliest.deadlineAtEpochMs - now : lane.queue.timeoutMs;
+  const retryAfterMs = Math.max(1, Math.ceil(Math.min(untilExpiryMs, lane.handOffIntervalMs ?? untilExpiryMs)));
+  return new CallFailedError('queue-full', lane.queue.upstream, `${message} Try again in ${retryAfterMs} ms.`, {
+    retryAfterMs,
+  });
+}
+
+function queueStats(queue: QueueState): QueueStats {
+  const lanes: LaneStats[] = [];
+  let queued = 0;
+  let asking = 0;
+  for (const lane of queue.lanes.values()) {
+    const depth = depthOf(lane);
+    if (depth === 0 && lane.asking === 0) continue;
+    queued += depth;
+    asking += lane.asking;
+    lanes.push({ lane: lane.key, depth, asking: lane.asking });
+  }
+  return { queued, asking, lanes };
 }
 
 const noop = () => {};
+
+// One executor for every queued call's promise (instead of a closure each): the Promise constructor calls it
+// synchronously, so the settlers are read back right after.
+let capturedResolve: (reply: Reply | Promise<Reply>) => void = noop;
+let capturedReject: (error: unknown) => void = noop;
+const captureSettlers = (resolve: (reply: Reply | Promise<Reply>) => void, reject: (error: unknown) => void) => {
+  capturedResolve = resolve;
+  capturedReject = reject;
+};

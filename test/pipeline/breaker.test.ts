@@ -193,6 +193,15 @@ describe('breaker: rate-limit rejections are not failures', () => {
     expect(breaker.state()).toBe('open');
   });
 
+  it('treats a signal reader that throws as saying nothing', async () => {
+    const { breaker, send, feed } = setup({ consecutiveFailures: 2 }, () => {
+      throw new Error('reader bug');
+    });
+    expect((await send(answer(503, { 'retry-after': '30' }))).status).toBe(503);
+    await feed(answer(503, { 'retry-after': '30' }));
+    expect(breaker.state()).toBe('open');
+  });
+
   it("does not count the caller's own deadline or abort", async () => {
     const { breaker, feed, send } = setup({ consecutiveFailures: 2 });
     await feed(fail(new CallFailedError('deadline', 'api', 'too late')), 5);

@@ -209,6 +209,12 @@ describe('event bus', () => {
     expect(bus.listening).toBe(false);
   });
 
+  it('refuses an observe stage of an unknown kind', () => {
+    expect(() => createObserveStage(createEventBus(), 'request' as 'call', 'api')).toThrow(
+      /kind: expected "call" or "attempt", got "request"/,
+    );
+  });
+
   it('refuses a listener that is not a function', () => {
     const bus = createEventBus();
     expect(() => bus.subscribe('log' as unknown as () => void)).toThrow(InvalidOptionError);

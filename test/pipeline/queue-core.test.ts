@@ -1,7 +1,22 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createDeadlineHeap, type DeadlineItem } from '../../src/pipeline/deadline-heap.js';
-import { type BacklogEntry, createBacklog } from '../../src/pipeline/queue-core.js';
+import {
+  addDeadline,
+  createDeadlineHeap,
+  type DeadlineItem,
+  earliestIn,
+  removeDeadline,
+} from '../../src/pipeline/deadline-heap.js';
+import {
+  addToBacklog,
+  type BacklogEntry,
+  createBacklog,
+  displaceableIn,
+  earliestDeadlineIn,
+  placesHeldIn,
+  removeFromBacklog,
+  takeNextFromBacklog,
+} from '../../src/pipeline/queue-core.js';
 
 interface Entry extends BacklogEntry {
   id: number;
@@ -53,17 +68,17 @@ describe('deadline heap', () => {
           for (const [index, step] of steps.entries()) {
             if (step >= 0) {
               const item = { deadlineAtEpochMs: step, heapIndex: -1 };
-              heap.push(item);
+              addDeadline(heap, item);
               live.push(item);
             } else if (live.length > 0) {
               const [item] = live.splice(index % live.length, 1) as [DeadlineItem];
-              heap.remove(item);
-              heap.remove(item);
+              removeDeadline(heap, item);
+              removeDeadline(heap, item);
               expect(item.heapIndex).toBe(-1);
             }
-            expect(heap.size).toBe(live.length);
+            expect(heap.items.length).toBe(live.length);
             const earliest = Math.min(...live.map((item) => item.deadlineAtEpochMs));
-            expect(heap.peek()?.deadlineAtEpochMs ?? Number.POSITIVE_INFINITY).toBe(earliest);
+            expect(earliestIn(heap)?.deadlineAtEpochMs ?? Number.POSITIVE_INFINITY).toBe(earliest);
           }
         },
       ),
@@ -82,10 +97,10 @@ describe('backlog', () => {
         for (const operation of operations) {
           if (operation.kind === 'push') {
             const item = entry(operation.tenant, operation.priority, operation.deadline);
-            backlog.push(item);
+            addToBacklog(backlog, item);
             live.push(item);
           } else if (operation.kind === 'shift') {
-            const served = backlog.shift();
+            const served = takeNextFromBacklog(backlog);
             if (live.length === 0) {
               expect(served).toBeUndefined();
               continue;
@@ -101,10 +116,10 @@ describe('backlog', () => {
           } else if (operation.kind === 'remove') {
             if (live.length === 0) continue;
             const [item] = live.splice(operation.pick % live.length, 1) as [Entry];
-            backlog.remove(item);
-            backlog.remove(item);
+            removeFromBacklog(backlog, item);
+            removeFromBacklog(backlog, item);
           } else {
-            const victim = backlog.displaceableFor(operation.tenant, operation.priority);
+            const victim = displaceableIn(backlog, operation.tenant, operation.priority);
             const counts = [...new Set(live.map((item) => item.tenant))].map(placesOf);
             const most = counts.length > 0 ? Math.max(...counts) : 0;
             if (victim) {
@@ -126,10 +141,10 @@ describe('backlog', () => {
           }
           expect(backlog.size).toBe(live.length);
           for (const tenant of ['a', 'b', 'c', 'd', undefined]) {
-            expect(backlog.placesHeldBy(tenant)).toBe(placesOf(tenant));
+            expect(placesHeldIn(backlog, tenant)).toBe(placesOf(tenant));
           }
           const earliest = Math.min(...live.map((item) => item.deadlineAtEpochMs));
-          expect(backlog.earliestDeadline()?.deadlineAtEpochMs ?? Number.POSITIVE_INFINITY).toBe(earliest);
+          expect(earliestDeadlineIn(backlog)?.deadlineAtEpochMs ?? Number.POSITIVE_INFINITY).toBe(earliest);
         }
       }),
     );
@@ -141,7 +156,7 @@ describe('backlog', () => {
         fc.array(fc.record({ tenant: tenantArbitrary, priority: priorityArbitrary }), { maxLength: 120 }),
         (arrivals) => {
           const backlog = createBacklog<Entry>();
-          for (const { tenant, priority } of arrivals) backlog.push(entry(tenant, priority));
+          for (const { tenant, priority } of arrivals) addToBacklog(backlog, entry(tenant, priority));
           const remaining = new Map<string, number>();
           const key = (tenant: string | undefined, priority: number) => `${priority}:${tenant}`;
           for (const { tenant, priority } of arrivals) {
@@ -149,7 +164,7 @@ describe('backlog', () => {
           }
           let roundPriority: number | undefined;
           let owedTurn = new Set<string>();
-          for (let served = backlog.shift(); served; served = backlog.shift()) {
+          for (let served = takeNextFromBacklog(backlog); served; served = takeNextFromBacklog(backlog)) {
             const servedKey = key(served.tenant, served.priority);
             if (served.priority !== roundPriority || owedTurn.size === 0) {
               roundPriority = served.priority;

@@ -405,6 +405,8 @@ describe('queue: deadlines', () => {
     expect(error.reason).toBe('deadline');
     expect(error.status).toBe(429);
     expect(error.message).toMatch(/reached its deadline after waiting 5000 ms in the queue/);
+    // Nothing was handed on while it waited: the lane is stalled, likely for as long again.
+    expect(error.retryAfterMs).toBe(5000);
     expect(waiting.notes.waitedMs).toBe(5000);
     expect(queue.stats().queued).toBe(1);
     expect(clock.pendingTimers()).toBe(1);
@@ -412,6 +414,27 @@ describe('queue: deadlines', () => {
     expect((await rejectionOf(later)).reason).toBe('deadline');
     expect(clock.pendingTimers()).toBe(0);
     expect(pacer.names()).toEqual(['/asking']);
+  });
+
+  it('estimates when to retry from how fast the lane drains', async () => {
+    const { clock, pacer, send } = setup({ timeout: '1s' });
+    send(makeCall());
+    const queued = [0, 1, 2, 3].map(() => send(makeCall()));
+    for (let index = 0; index < 3; index++) {
+      clock.advance(100);
+      pacer.admit(pacer.asked[index]);
+      await settle();
+    }
+    clock.advance(200);
+    const behind = rejectionOf(send(makeCall()));
+    clock.advance(500);
+    const error = await rejectionOf(queued[3] as Promise<Reply>);
+    expect(error.reason).toBe('deadline');
+    // One call handed on every 100 ms; the call still waiting and the next one need about 200 ms.
+    expect(error.retryAfterMs).toBe(200);
+    expect(error.message).toMatch(/1 call still waiting\); try again in about 200 ms/);
+    clock.advance(500);
+    expect((await behind).reason).toBe('deadline');
   });
 
   it("uses the caller's deadline when it is earlier, and writes the effective deadline on the call", async () => {
