@@ -1,0 +1,53 @@
+import type { CompiledPolicy, Step } from './types.js';
+
+/** The count admitted in one window. Windows are aligned to the Unix epoch: [k·windowMs, (k+1)·windowMs). */
+export interface FixedWindowState {
+  readonly windowStartAtEpochMs: number;
+  readonly count: number;
+}
+
+/**
+ * Fixed window: at most `limit` units per epoch-aligned window. A rejection changes nothing (it costs nothing).
+ * The state of an earlier window counts as empty.
+ */
+export function fixedWindow(
+  state: FixedWindowState | undefined,
+  nowEpochMs: number,
+  cost: number,
+  policy: CompiledPolicy,
+): Step<FixedWindowState> {
+  const { limit, windowMs } = policy;
+  const windowStartAtEpochMs = Math.floor(nowEpochMs / windowMs) * windowMs;
+  const windowEndAfterMs = windowStartAtEpochMs + windowMs - nowEpochMs;
+  const count = state !== undefined && state.windowStartAtEpochMs === windowStartAtEpochMs ? state.count : 0;
+
+  if (count + cost <= limit) {
+    const next = count + cost;
+    return {
+      state: cost === 0 ? state : { windowStartAtEpochMs, count: next },
+      result: {
+        allowed: true,
+        remaining: limit - next,
+        resetAfterMs: next > 0 ? windowEndAfterMs : 0,
+        retryAfterMs: 0,
+        delayMs: 0,
+      },
+    };
+  }
+  return {
+    state,
+    result: {
+      allowed: false,
+      remaining: Math.max(0, limit - count),
+      resetAfterMs: count > 0 ? windowEndAfterMs : 0,
+      // The next window is empty, so any cost up to the limit passes there.
+      retryAfterMs: cost > limit ? Number.POSITIVE_INFINITY : windowEndAfterMs,
+      delayMs: 0,
+    },
+  };
+}
+
+/** After this time the state is equivalent to no state (a store may drop it). */
+export function fixedWindowExpiresAtEpochMs(state: FixedWindowState, policy: CompiledPolicy): number {
+  return state.windowStartAtEpochMs + policy.windowMs;
+}

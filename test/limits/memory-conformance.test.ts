@@ -1,0 +1,4 @@
+import { createMemoryStore } from '../../src/stores/memory.js';
+import { runConformanceSuite } from './conformance.js';
+
+runConformanceSuite('memory', () => createMemoryStore());
