@@ -35,7 +35,7 @@ export function unitsOf(cost: Cost, unit: LimitUnit): number {
 
 function seedEstimate(configured: ConfiguredLimit, nowEpochMs: number): LimitEstimate {
   const bucket = configured.model === 'bucket';
-  const capacity = bucket ? Math.max(configured.limit, configured.burst ?? configured.limit) : configured.limit;
+  const capacity = bucket ? (configured.burst ?? configured.limit) : configured.limit;
   return {
     name: configured.name,
     unit: configured.unit,

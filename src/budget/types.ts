@@ -103,7 +103,7 @@ export interface ConfiguredLimit {
   limit: number;
   /** window: its length (windows aligned to the epoch); bucket: limit / windowMs is the refill rate. */
   windowMs: number;
-  /** bucket: its size when larger than `limit` (a token bucket's burst). */
+  /** bucket: its size (a token bucket's burst); default `limit`. */
   burst?: number;
 }
 

@@ -6,17 +6,20 @@
  */
 import type { Dispatcher } from 'undici';
 import { createMemoryBudgetStore } from '../budget/memory-store.js';
-import { type BudgetPolicy, type BudgetStore, type ConfiguredLimit, defaultBudgetPolicy } from '../budget/types.js';
+import { type BudgetPolicy, type BudgetStore, defaultBudgetPolicy } from '../budget/types.js';
+import type { UpstreamRoute } from '../config/routes.js';
 import { createRetryBudget, type RetryBudgetOptions } from '../retry/budget.js';
 import { createRetryPolicy, type RetryPolicyOptions } from '../retry/policy.js';
 import { parseRateLimit } from '../signals/parse.js';
 import type { Dialect } from '../signals/types.js';
 import { type Scheduler, systemClock } from '../time.js';
 import { type BreakerOptions, type BreakerStage, createBreakerStage } from './breaker.js';
-import { createBudgetKeying, type RouteBucketRule } from './budget-keys.js';
+import { createBudgetKeying } from './budget-keys.js';
+import type { ConfiguredBudgets } from './configured-limits.js';
 import { createEventBus, type EventBus } from './events.js';
 import { createObserveStage } from './observe.js';
 import { createPacerStage } from './pacer.js';
+import { createPrepareStage, type PrepareOptions } from './prepare.js';
 import { createQueueStage, type QueueOptions, type QueueStage } from './queue.js';
 import { createRetryStage } from './retry.js';
 import { actualCostOf, limitModelOf, resourceHintFor, signalMayBeInBody } from './signal-reading.js';
@@ -42,11 +45,12 @@ export interface PipelineOptions {
    * and a shared store keeps its own time.
    */
   clock?: Scheduler;
-  /** Limits of each credential's budget, configured or from a preset. */
-  limits?: readonly ConfiguredLimit[];
-  /** Limits of configured route buckets, by bucket name. */
-  bucketLimits?: Readonly<Record<string, readonly ConfiguredLimit[]>>;
-  routes?: readonly RouteBucketRule[];
+  /** Limits configured (or from a preset), grouped by the budget they belong to. */
+  configured?: ConfiguredBudgets;
+  /** Route buckets and costs. */
+  routes?: readonly UpstreamRoute[];
+  /** Headers, User-Agent and per-tenant credentials to put on every call. */
+  prepare?: Omit<PrepareOptions, 'upstream' | 'routes'>;
   majorParameters?: readonly string[];
   pacing?: Partial<BudgetPolicy>;
   retry?: PipelineRetryOptions | false;
@@ -83,8 +87,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   const policy: BudgetPolicy = { ...defaultBudgetPolicy, ...options.pacing };
   const keying = createBudgetKeying({
     upstream: options.upstream,
-    credentialLimits: options.limits,
-    bucketLimits: options.bucketLimits,
+    configured: options.configured,
     routes: options.routes,
     majorParameters: options.majorParameters,
     resourceHint: resourceHintFor(dialect),
@@ -97,6 +100,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   const stages: Stage[] = [
     createObserveStage(events, 'call', options.upstream, scheduler),
     ...(options.outerStages ?? []),
+    createPrepareStage({ upstream: options.upstream, routes: options.routes, ...options.prepare }),
   ];
   if (options.retry !== false) {
     const { budget, idempotencyKey, ...retryPolicy } = options.retry ?? {};
