@@ -123,7 +123,9 @@ describe('createClient().fetch', () => {
   });
 
   it('rejects bad options with errors naming each option, as the gateway config does', () => {
-    expect(() => createClient({ baseUrl: 'not a url' })).toThrow(/createClient\.baseUrl: expected an absolute http\(s\) URL/);
+    expect(() => createClient({ baseUrl: 'not a url' })).toThrow(
+      /createClient\.baseUrl: expected an absolute http\(s\) URL/,
+    );
     expect(() => createClient({ baseUrl: 'ftp://example.com' })).toThrow(/createClient\.baseUrl: expected an http/);
     expect(() => createClient({ baseUrl: 'https://user:secret@example.com' })).toThrow(/must not contain credentials/);
     expect(() => createClient({ baseUrl: 'https://user:secret@example.com' })).not.toThrow(/secret/);
