@@ -24,7 +24,7 @@ import { createQueueStage, type QueueOptions, type QueueStage } from './queue.js
 import { createRetryStage } from './retry.js';
 import { actualCostOf, limitModelOf, resourceHintFor, signalMayBeInBody } from './signal-reading.js';
 import { type Call, composeStages, type Next, type Reply, type Stage } from './stage.js';
-import { createTransport } from './transport.js';
+import { createTransport, failureToCallError, TransportError } from './transport.js';
 
 export interface PipelineRetryOptions extends RetryPolicyOptions {
   budget?: RetryBudgetOptions;
@@ -37,6 +37,8 @@ export interface PipelineOptions {
   baseUrl: string;
   /** Sends one attempt; a keep-alive undici Agent by default. */
   dispatcher: Pick<Dispatcher, 'request'>;
+  /** Replaces the transport built over `dispatcher` and `baseUrl` (the gateway's balancer over several endpoints). */
+  transport?: Next;
   dialect?: Dialect;
   /** Where budgets live: memory (default) or a shared store. */
   store?: BudgetStore;
@@ -145,14 +147,22 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         });
   if (breaker) stages.push(breaker);
   stages.push(createObserveStage(events, 'attempt', options.upstream, scheduler));
-  const transport: Next = createTransport({
-    upstream: options.upstream,
-    baseUrl: options.baseUrl,
-    dispatcher: options.dispatcher,
-    headersTimeoutMs: options.timeouts?.headersMs,
-    bodyTimeoutMs: options.timeouts?.bodyMs,
-  });
-  const handle = composeStages(stages, transport);
+  const transport: Next =
+    options.transport ??
+    createTransport({
+      upstream: options.upstream,
+      baseUrl: options.baseUrl,
+      dispatcher: options.dispatcher,
+      headersTimeoutMs: options.timeouts?.headersMs,
+      bodyTimeoutMs: options.timeouts?.bodyMs,
+    });
+  const composed = composeStages(stages, transport);
+  // With retries off, a transport failure reaches the caller unretried: as the same typed error the retry stage
+  // gives when it stops.
+  const handle = (call: Call) =>
+    composed(call).catch((error: unknown) => {
+      throw error instanceof TransportError ? failureToCallError(options.upstream, error) : error;
+    });
 
   return {
     upstream: options.upstream,
