@@ -50,6 +50,11 @@ export interface LimitEstimate {
   /** The latest send time of a call the current window is known to have counted: it ends after that. */
   windowLastCountedSendEpochMs: number | null;
   /**
+   * Windows are nearly always whole seconds long: when the bounds leave one whole second possible, the length is
+   * taken to be it — until a refusal proves otherwise, after which only the bounds are trusted.
+   */
+  windowRoundingRefuted: boolean;
+  /**
    * sliding: units spent by answered calls, oldest first (at most `limit`): each comes back somewhere between its
    * call's send time and its answer time, plus the window. `returnsAtEpochMs` holds the latest, `returnsFromEpochMs`
    * the earliest of those times.
