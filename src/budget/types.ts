@@ -170,6 +170,11 @@ export interface BudgetStore {
   observe(observation: Observation, settlement?: Settlement): Promise<void>;
   /** A snapshot of every budget, for the admin view and tests. */
   snapshot(): Promise<Record<string, BudgetState>>;
+  /**
+   * Optional: calls `listener` whenever budgets may have changed (a reply folded in, a slot freed), so that waiting
+   * callers re-check at once instead of at their next poll. Returns the function that unsubscribes.
+   */
+  onChange?(listener: () => void): () => void;
   close(): Promise<void>;
 }
 

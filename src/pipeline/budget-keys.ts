@@ -22,9 +22,12 @@ export interface BudgetKeyingOptions {
   majorParameters?: readonly string[];
   /**
    * The resource a route most likely draws on before any reply said so (GitHub: `/search/*` is "search", most
-   * else "core"), so that even the first calls of a new route are paced by what is known of that resource.
+   * else "core"), so that even the first calls of a new route are paced by what is known of that resource. Given
+   * the dialect replies were read in (the configured one, or the one detected in the latest reply).
    */
-  resourceHint?(method: string, segments: readonly string[]): string | null;
+  resourceHint?(dialect: string, method: string, segments: readonly string[]): string | null;
+  /** The configured dialect ('auto' to go by what replies are detected as). */
+  dialect?: string;
 }
 
 export interface BudgetKeying {
@@ -53,6 +56,8 @@ export function createBudgetKeying(options: BudgetKeyingOptions): BudgetKeying {
   // names in them (/repos/{owner}/{repo}) are as many as the names; a forgotten one is relearned from one reply.
   const learnedNarrow = new LRUCache<string, { kind: 'resource' | 'bucket'; name: string }>({ max: 10_000 });
 
+  let dialect = options.dialect ?? 'auto';
+
   const credentialKey = (call: Call) => `${options.upstream}|${call.notes.credential ?? call.tenant ?? '-'}`;
 
   /** The route's shape: ids replaced, so `/repos/1/issues` and `/repos/2/issues` share what is learned. */
@@ -71,7 +76,7 @@ export function createBudgetKeying(options: BudgetKeyingOptions): BudgetKeying {
     }
     const route = findRoute(routes, call.method, path);
     if (route?.bucket) return { key: `${credentialKey(call)}|route:${route.bucket}`, bucket: route.bucket };
-    const hint = options.resourceHint?.(call.method, segments);
+    const hint = options.resourceHint?.(dialect, call.method, segments);
     if (hint) return { key: `${credentialKey(call)}|resource:${hint}`, bucket: null };
     return null;
   };
@@ -96,6 +101,7 @@ export function createBudgetKeying(options: BudgetKeyingOptions): BudgetKeying {
       return narrowOf(call)?.key ?? credentialKey(call);
     },
     keyOfSignal(call, signal) {
+      if (options.dialect === undefined || options.dialect === 'auto') dialect = signal.dialect;
       if (signal.scope === 'global') return credentialKey(call);
       const segments = pathOnly(call.path).split('/').filter(Boolean);
       if (signal.resource) learnedNarrow.set(routeShape(call, segments), { kind: 'resource', name: signal.resource });

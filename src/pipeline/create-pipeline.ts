@@ -22,7 +22,7 @@ import { createPacerStage } from './pacer.js';
 import { createPrepareStage, type PrepareOptions } from './prepare.js';
 import { createQueueStage, type QueueOptions, type QueueStage } from './queue.js';
 import { createRetryStage } from './retry.js';
-import { actualCostOf, limitModelOf, resourceHintFor, signalMayBeInBody } from './signal-reading.js';
+import { actualCostOf, limitModelOf, resourceHint, signalMayBeInBody } from './signal-reading.js';
 import { type Call, composeStages, type Next, type Reply, type Stage } from './stage.js';
 import { createTransport, failureToCallError, TransportError } from './transport.js';
 
@@ -92,7 +92,8 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     configured: options.configured,
     routes: options.routes,
     majorParameters: options.majorParameters,
-    resourceHint: resourceHintFor(dialect),
+    resourceHint,
+    dialect,
   });
 
   const events = options.events ?? createEventBus();
@@ -134,7 +135,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       modelOf: limitModelOf,
       actualCost: (reply) => actualCostOf(dialect, reply),
       passTime: options.clock !== undefined,
-      subscribe: memoryStore?.onChange,
+      subscribe: store.onChange?.bind(store),
     }),
   );
   const breaker =
