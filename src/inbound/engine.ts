@@ -178,7 +178,7 @@ export function createInboundLimits(inbound: InboundConfig, options: InboundLimi
 export function subjectKey(by: InboundKey, subject: InboundSubject): string {
   switch (by) {
     case 'key':
-      return subject.key ? `key:${hash('sha256', subject.key, 'base64url')}` : addressKey(subject);
+      return subject.key ? callerKeyDigest(subject.key) : addressKey(subject);
     case 'tenant':
       return subject.tenant ? `tenant:${subject.tenant}` : addressKey(subject);
     case 'plan':
@@ -188,6 +188,21 @@ export function subjectKey(by: InboundKey, subject: InboundSubject): string {
     default:
       return addressKey(subject);
   }
+}
+
+const digests = new Map<string, string>();
+/** Distinct keys remembered; past it the memory starts over (a flood of made-up keys only costs hashing). */
+const MAX_DIGESTS = 10_000;
+
+/** `key:<SHA-256, base64url>`. Hashing costs more than a decision, so a caller's digest is kept. */
+function callerKeyDigest(key: string): string {
+  let digest = digests.get(key);
+  if (digest === undefined) {
+    if (digests.size >= MAX_DIGESTS) digests.clear();
+    digest = `key:${hash('sha256', key, 'base64url')}`;
+    digests.set(key, digest);
+  }
+  return digest;
 }
 
 /** Addresses that are not IP addresses share one key: a caller cannot dodge a limit by sending garbage. */
