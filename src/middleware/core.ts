@@ -11,7 +11,7 @@ import { createLimiter, type Limiter } from '../limits/limiter.js';
 import { describe } from '../limits/policy.js';
 import type { LimitStore } from '../limits/store.js';
 import type { PolicyOptions, StoreErrorPolicy } from '../limits/types.js';
-import type { Clock } from '../time.js';
+import { type Clock, type Scheduler, sleep, systemClock } from '../time.js';
 
 export type { InboundVerdict } from '../inbound/verdict.js';
 
@@ -34,7 +34,7 @@ export interface RateLimitOptions<Request> {
   onStoreError?: StoreErrorPolicy;
   /** With `limits`: where states live (default: a new memory store). A Redis store shares limits across processes. */
   store?: LimitStore;
-  /** With `limits`: inject a clock (tests). */
+  /** With `limits`: inject a clock (tests). A clock with `setTimer` (createManualClock) also times leaky-bucket delays. */
   clock?: Clock;
   /**
    * With `limits`: namespaces this middleware's states on a shared store (default "ratelimit"). Two middleware
@@ -77,6 +77,8 @@ export function createRateLimitCheck<Request>(
   const limiter = limiterOf(options);
   for (const policy of limiter.policies) preparePolicyFields(policy);
 
+  const clock = options.clock as Partial<Scheduler> | undefined;
+  const scheduler: Scheduler = typeof clock?.setTimer === 'function' ? (clock as Scheduler) : systemClock;
   const addressKey = (request: Request) => clientAddressKey(addressOf(request)) ?? 'unknown';
 
   async function keyFor(request: Request): Promise<string> {
@@ -90,6 +92,8 @@ export function createRateLimitCheck<Request>(
     const key = await keyFor(request);
     const decision = await limiter.take(key);
     if (!decision.allowed) return refuseVerdict(draft, null, decision);
+    // A leaky bucket without nodelay holds an admitted request back, as nginx's limit_req does, to smooth bursts.
+    if (decision.delayMs > 0) await sleep(scheduler, decision.delayMs);
     const degraded = decision.outcome === 'unavailable';
     const holds = decision.lease === undefined ? null : [{ limiter, key, lease: decision.lease }];
     return allowVerdict(draft, null, degraded ? null : decision, holds, degraded);

@@ -265,6 +265,22 @@ export function runMiddlewareSuite(framework: string, start: StartApp): void {
       expect(status).toBe(200);
     });
 
+    it('holds a request back as long as a leaky bucket without nodelay says (nginx limit_req)', async () => {
+      const manual = clock();
+      const { port } = await launch({
+        limits: { algorithm: 'leaky-bucket', limit: 10, window: '1s', burst: 2 },
+        clock: manual,
+      });
+      expect((await send(port, '/hello')).status).toBe(200);
+      // The second is admitted at once but held 100 ms: it answers only when the clock gets there.
+      const held = send(port, '/hello');
+      await until(() => manual.pendingTimers() === 1);
+      manual.advance(99);
+      expect(manual.pendingTimers()).toBe(1);
+      manual.advance(1);
+      expect((await held).status).toBe(200);
+    });
+
     it('takes a limiter of your own', async () => {
       const limiter = createLimiter(
         { algorithm: 'sliding-window', name: 'per-ip', limit: 1, window: '10s' },
@@ -300,6 +316,15 @@ export function runMiddlewareSuite(framework: string, start: StartApp): void {
       }
     });
   });
+}
+
+/** Waits (turning the event loop, never sleeping) until `condition` holds; fails after many turns. */
+async function until(condition: () => boolean): Promise<void> {
+  for (let turn = 0; turn < 10_000; turn++) {
+    if (condition()) return;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  expect.fail('the condition never held');
 }
 
 /** A request header, for key functions, across the three frameworks' request objects. */
