@@ -41,8 +41,8 @@ export type { InboundConfig, InboundLimits, InboundLimitsOptions, InboundSubject
 export { createInboundLimits, subjectKey } from './inbound/engine.js';
 export type { HeaderRecord, RateLimitDraft } from './inbound/fields.js';
 export { policyDisplayName, RATE_LIMIT_DRAFTS, writeRateLimitFields } from './inbound/fields.js';
-export type { InboundProblem, ProblemResponse } from './inbound/problem.js';
-export { LIMITS_UNAVAILABLE_PROBLEM, RATE_LIMITED_PROBLEM } from './inbound/problem.js';
+export type { InboundProblem, InboundProblemDetails, ProblemResponse } from './inbound/problem.js';
+export { INBOUND_LIMIT_KIND, INBOUND_LIMITS_UNAVAILABLE_KIND, problemBody } from './inbound/problem.js';
 export { routeShape } from './inbound/route-shape.js';
 export type { InboundVerdict, LeaseHold } from './inbound/verdict.js';
 export { refusalResponse, releaseVerdict } from './inbound/verdict.js';

@@ -1,32 +1,40 @@
 /**
- * RFC 9457 problem details for inbound rejections: which rule and policy refused the call, what they allow, and
- * when to come back. The `type` URIs follow the gateway's scheme (`urn:sluice:problem:<kind>`).
+ * RFC 9457 problem details for inbound refusals: which rule and policy refused the call, what they allow, and
+ * when to come back. A problem has the gateway's shape (src/gateway/problem.ts: status, kind, title, detail,
+ * retryAfterSeconds, extra), so the gateway sends it with its own `sendProblem`, and the body is the same either
+ * way: `{ type: "urn:sluice:problem:<kind>", title, status, detail, retryAfterSeconds, ...extra }`.
  */
 import type { CompiledPolicy, Decision } from '../limits/types.js';
 import { policyDisplayName, retryAfterSeconds } from './fields.js';
 
-export const RATE_LIMITED_PROBLEM = 'urn:sluice:problem:rate-limited';
-export const LIMITS_UNAVAILABLE_PROBLEM = 'urn:sluice:problem:limits-unavailable';
+export const INBOUND_LIMIT_KIND = 'inbound-limit';
+export const INBOUND_LIMITS_UNAVAILABLE_KIND = 'inbound-limits-unavailable';
 
-export interface InboundProblem {
-  type: string;
-  title: string;
-  /** 429 when a limit refused the call; 503 when the limit store could not answer and its fallback refused. */
-  status: 429 | 503;
-  detail: string;
-  /** The same as `Retry-After`. */
-  retryAfterSeconds: number;
+/** The problem body's members beyond RFC 9457's own. */
+export type InboundProblemDetails = {
   /** The inbound rule (gateway); absent for middleware, which has one limiter. */
   rule?: string;
-  /** The policy that refused. */
+  /** The policy that refused (or, for a store outage, the rule's first). */
   policy: string;
   /** The policy's limit: units per window, or at once for concurrency. */
   limit: number;
   /** The policy's window in whole seconds, rounded up; absent for concurrency. */
   windowSeconds?: number;
+};
+
+export interface InboundProblem {
+  /** 429 when a limit refused the call; 503 when the limit store could not answer and its fallback refused. */
+  status: 429 | 503;
+  /** The `type` is `urn:sluice:problem:<kind>`. */
+  kind: typeof INBOUND_LIMIT_KIND | typeof INBOUND_LIMITS_UNAVAILABLE_KIND;
+  title: string;
+  detail: string;
+  /** The same as `Retry-After`. */
+  retryAfterSeconds: number;
+  extra: InboundProblemDetails;
 }
 
-/** The body and head of a rejection, ready to send. */
+/** The body and head of a refusal, ready to send. */
 export interface ProblemResponse {
   status: number;
   headers: Record<string, string>;
@@ -40,15 +48,14 @@ export function limitedProblem(rule: string | null, decision: Decision): Inbound
   const name = policyDisplayName(policy);
   const who =
     rule === null ? `Policy "${name}"` : name === rule ? `Rule "${rule}"` : `Rule "${rule}", policy "${name}",`;
-  return problem(
-    RATE_LIMITED_PROBLEM,
-    'Too many requests',
-    429,
-    rule,
-    decision,
-    seconds,
-    `${who} allows ${describePolicy(policy)}; retry after ${plural(seconds, 'second')}.`,
-  );
+  return {
+    status: 429,
+    kind: INBOUND_LIMIT_KIND,
+    title: 'Too Many Requests',
+    detail: `${who} allows ${describePolicy(policy)}; retry after ${plural(seconds, 'second')}.`,
+    retryAfterSeconds: seconds,
+    extra: details(rule, policy),
+  };
 }
 
 /**
@@ -59,33 +66,18 @@ export function unavailableProblem(rule: string | null, decision: Decision): Inb
   const seconds = retryAfterSeconds(decision.retryAfterMs);
   const where = rule === null ? '' : ` for rule "${rule}"`;
   const fallback = decision.fallback === 'local' ? 'its local fallback refused the call' : 'calls are refused then';
-  return problem(
-    LIMITS_UNAVAILABLE_PROBLEM,
-    'Rate limits unavailable',
-    503,
-    rule,
-    decision,
-    seconds,
-    `The rate-limit store could not answer${where} and ${fallback} (onStoreError: ${decision.fallback ?? 'closed'}); retry after ${plural(seconds, 'second')}.`,
-  );
+  return {
+    status: 503,
+    kind: INBOUND_LIMITS_UNAVAILABLE_KIND,
+    title: 'Rate Limits Unavailable',
+    detail: `The rate-limit store could not answer${where} and ${fallback} (onStoreError: ${decision.fallback ?? 'closed'}); retry after ${plural(seconds, 'second')}.`,
+    retryAfterSeconds: seconds,
+    extra: details(rule, decision.policy),
+  };
 }
 
-function problem(
-  type: string,
-  title: string,
-  status: 429 | 503,
-  rule: string | null,
-  decision: Decision,
-  seconds: number,
-  detail: string,
-): InboundProblem {
-  const { policy } = decision;
+function details(rule: string | null, policy: CompiledPolicy): InboundProblemDetails {
   return {
-    type,
-    title,
-    status,
-    detail,
-    retryAfterSeconds: seconds,
     ...(rule === null ? {} : { rule }),
     policy: policyDisplayName(policy),
     limit: policy.limit,
@@ -123,11 +115,23 @@ function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
+/** The RFC 9457 body of a problem, as the gateway's `sendProblem` writes it. */
+export function problemBody(problem: InboundProblem): Record<string, unknown> {
+  return {
+    type: `urn:sluice:problem:${problem.kind}`,
+    title: problem.title,
+    status: problem.status,
+    detail: problem.detail,
+    retryAfterSeconds: problem.retryAfterSeconds,
+    ...problem.extra,
+  };
+}
+
 /** The full answer for a problem: its status, `headers` plus the content type, and the JSON body. */
 export function problemResponse(problem: InboundProblem, headers: Record<string, string>): ProblemResponse {
   return {
     status: problem.status,
     headers: { ...headers, 'content-type': 'application/problem+json', 'cache-control': 'no-store' },
-    body: JSON.stringify(problem),
+    body: JSON.stringify(problemBody(problem)),
   };
 }

@@ -34,8 +34,11 @@ export interface InboundVerdict {
   retryAfterMs: number;
   /** To add to the reply, lower-case names: RateLimit fields (on allowed replies too), and Retry-After on refusals. */
   headers: HeaderRecord;
-  /** The RFC 9457 body of a refusal; null when allowed. */
-  problem: InboundProblem | null;
+  /**
+   * Why a refusal was refused, for its RFC 9457 body (`refusalResponse` writes it; the gateway's `sendProblem`
+   * takes it as it is); absent when allowed.
+   */
+  problem?: InboundProblem;
   /** The rule whose decision the fields report (the one that refused, else the most restrictive); null if none. */
   rule: string | null;
   /** That decision; null when no limit applied or none could be reported. */
@@ -65,7 +68,6 @@ export function allowVerdict(
     status: null,
     retryAfterMs: 0,
     headers,
-    problem: null,
     rule,
     decision,
     holds: holds ?? NO_HOLDS,
@@ -95,7 +97,7 @@ export function refuseVerdict(draft: RateLimitDraft, rule: string | null, decisi
 
 /** The status, head and JSON body to answer a refused verdict with; null when it was allowed. */
 export function refusalResponse(verdict: InboundVerdict): ProblemResponse | null {
-  return verdict.problem === null ? null : problemResponse(verdict.problem, verdict.headers);
+  return verdict.problem === undefined ? null : problemResponse(verdict.problem, verdict.headers);
 }
 
 /** Frees the concurrency slots a verdict holds (a no-op without any). Never rejects: a lost slot expires anyway. */

@@ -18,7 +18,7 @@ describe('docs/protecting-apis.md', () => {
     for (let index = 0; index < 41; index++) {
       const verdict = await limits.check({ ...call, path: `/users/${index}` });
       if (verdict.allowed) allowed++;
-      else expect(verdict.problem?.policy).toBe('per-key-burst');
+      else expect(verdict.problem?.extra.policy).toBe('per-key-burst');
       await limits.release(verdict);
     }
     expect(allowed).toBe(40);

@@ -1,6 +1,9 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { InvalidOptionError } from '../../src/errors.js';
+import { sendProblem } from '../../src/gateway/problem.js';
 import {
   createInboundLimits,
   type InboundLimitsOptions,
@@ -61,7 +64,8 @@ rules:
   it('allows the limit with RateLimit fields, then refuses with 429, Retry-After, the fields and a problem body', async () => {
     const { limits } = limitsFrom(yaml);
     const first = await limits.check(call({ key: 'secret-a' }));
-    expect(first).toMatchObject({ allowed: true, outcome: 'allowed', status: null, retryAfterMs: 0, problem: null });
+    expect(first).toMatchObject({ allowed: true, outcome: 'allowed', status: null, retryAfterMs: 0 });
+    expect(first.problem).toBeUndefined();
     expect(first.rule).toBe('per-key');
     expect(first.headers).toEqual({ 'ratelimit-policy': '"per-key";q=2;w=60', ratelimit: '"per-key";r=1;t=60' });
     expect((await limits.check(call({ key: 'secret-a' }))).headers.ratelimit).toBe('"per-key";r=0;t=60');
@@ -74,8 +78,23 @@ rules:
       'retry-after': '60',
     });
     expect(refused.problem).toEqual({
-      type: 'urn:sluice:problem:rate-limited',
-      title: 'Too many requests',
+      status: 429,
+      kind: 'inbound-limit',
+      title: 'Too Many Requests',
+      detail: 'Rule "per-key" allows 2 requests per minute; retry after 60 seconds.',
+      retryAfterSeconds: 60,
+      extra: { rule: 'per-key', policy: 'per-key', limit: 2, windowSeconds: 60 },
+    });
+    const response = refusalResponse(refused);
+    expect(response?.status).toBe(429);
+    expect(response?.headers).toEqual({
+      ...refused.headers,
+      'content-type': 'application/problem+json',
+      'cache-control': 'no-store',
+    });
+    expect(JSON.parse(response?.body ?? '')).toEqual({
+      type: 'urn:sluice:problem:inbound-limit',
+      title: 'Too Many Requests',
       status: 429,
       detail: 'Rule "per-key" allows 2 requests per minute; retry after 60 seconds.',
       retryAfterSeconds: 60,
@@ -84,12 +103,26 @@ rules:
       limit: 2,
       windowSeconds: 60,
     });
-    const response = refusalResponse(refused);
-    expect(response).toEqual({
-      status: 429,
-      headers: { ...refused.headers, 'content-type': 'application/problem+json', 'cache-control': 'no-store' },
-      body: JSON.stringify(refused.problem),
+  });
+
+  it("a refusal sent with the gateway's sendProblem is the same answer as refusalResponse", async () => {
+    const { limits } = limitsFrom(yaml);
+    await limits.check(call());
+    await limits.check(call());
+    const refused = await limits.check(call());
+    const server = createServer((_request, response) => {
+      if (refused.problem) sendProblem(response, refused.problem, refused.headers);
     });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const answer = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+      const expected = refusalResponse(refused);
+      expect(answer.status).toBe(expected?.status);
+      for (const [name, value] of Object.entries(expected?.headers ?? {})) expect(answer.headers.get(name)).toBe(value);
+      expect(await answer.text()).toBe(expected?.body);
+    } finally {
+      server.close();
+    }
   });
 
   it('keeps each key apart, and allows again when the window has passed', async () => {
@@ -252,7 +285,7 @@ rules:
     expect(await allowedCount(() => limits.check(call({ key: 'a' })), 5)).toBe(4);
     const byKey = await limits.check(call({ key: 'a' }));
     expect(byKey).toMatchObject({ allowed: false, rule: 'per-key', status: 429 });
-    expect(byKey.problem?.policy).toBe('per-key-burst');
+    expect(byKey.problem?.extra.policy).toBe('per-key-burst');
     // per-route has 2 left of 6: per-key's refusals did not reach it.
     expect(await allowedCount(() => limits.check(call({ key: 'b' })), 4)).toBe(2);
     // Now per-route refuses key "c": per-key consumed for "c" anyway (documented), 3 of its burst remain.
@@ -402,10 +435,16 @@ rules:
     expect(verdict).toMatchObject({ allowed: false, outcome: 'unavailable', status: 503, retryAfterMs: 1000 });
     expect(verdict.headers).toEqual({ 'retry-after': '1' });
     expect(verdict.problem).toMatchObject({
-      type: 'urn:sluice:problem:limits-unavailable',
+      kind: 'inbound-limits-unavailable',
+      title: 'Rate Limits Unavailable',
+      status: 503,
+      retryAfterSeconds: 1,
+      extra: { rule: 'per-ip' },
+    });
+    expect(JSON.parse(refusalResponse(verdict)?.body ?? '')).toMatchObject({
+      type: 'urn:sluice:problem:inbound-limits-unavailable',
       status: 503,
       rule: 'per-ip',
-      retryAfterSeconds: 1,
     });
     expect(verdict.problem?.detail).toContain('onStoreError: closed');
   });

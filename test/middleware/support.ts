@@ -161,8 +161,8 @@ export function runMiddlewareSuite(framework: string, start: StartApp): void {
       expect(refused.headers.ratelimit).toBe('"default";r=0;t=60');
       expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect(JSON.parse(refused.body)).toEqual({
-        type: 'urn:sluice:problem:rate-limited',
-        title: 'Too many requests',
+        type: 'urn:sluice:problem:inbound-limit',
+        title: 'Too Many Requests',
         status: 429,
         detail: 'Policy "default" allows 2 requests per minute; retry after 60 seconds.',
         retryAfterSeconds: 60,
@@ -243,7 +243,10 @@ export function runMiddlewareSuite(framework: string, start: StartApp): void {
       const refused = await send(closed.port, '/hello');
       expect(refused.status).toBe(503);
       expect(refused.headers['retry-after']).toBe('1');
-      expect(JSON.parse(refused.body)).toMatchObject({ type: 'urn:sluice:problem:limits-unavailable', status: 503 });
+      expect(JSON.parse(refused.body)).toMatchObject({
+        type: 'urn:sluice:problem:inbound-limits-unavailable',
+        status: 503,
+      });
     });
 
     it('a concurrency slot is held until the response ends', async () => {
