@@ -35,6 +35,17 @@ export { normalizeUpstreamOptions, UPSTREAM_DEFAULTS } from './config/upstream.j
 export type { ClientOptionsInput, UpstreamOptionsInput } from './config/upstream-schema.js';
 export { clientOptionsSchema, DEFAULT_CREDENTIAL, upstreamOptionsSchema } from './config/upstream-schema.js';
 export { InvalidOptionError, SluiceError } from './errors.js';
+// inbound: limits on your own API's callers (the gateway's rules, RateLimit fields, problems; middleware types)
+export { clientAddressKey } from './inbound/address.js';
+export type { InboundConfig, InboundLimits, InboundLimitsOptions, InboundSubject } from './inbound/engine.js';
+export { createInboundLimits, subjectKey } from './inbound/engine.js';
+export type { HeaderRecord, RateLimitDraft } from './inbound/fields.js';
+export { policyDisplayName, RATE_LIMIT_DRAFTS, writeRateLimitFields } from './inbound/fields.js';
+export type { InboundProblem, InboundProblemDetails, ProblemResponse } from './inbound/problem.js';
+export { INBOUND_LIMIT_KIND, INBOUND_LIMITS_UNAVAILABLE_KIND, problemBody } from './inbound/problem.js';
+export { routeShape } from './inbound/route-shape.js';
+export type { InboundVerdict, LeaseHold } from './inbound/verdict.js';
+export { refusalResponse, releaseVerdict } from './inbound/verdict.js';
 // limits
 export type { LimitState } from './limits/algorithms.js';
 export { stateExpiresAtEpochMs, stepPolicy } from './limits/algorithms.js';
@@ -73,6 +84,8 @@ export type {
   StoreErrorPolicy,
 } from './limits/types.js';
 export { ALGORITHMS } from './limits/types.js';
+// inbound: the middleware's options (the middleware are in sluice/express, sluice/fastify, sluice/hono)
+export type { KeyFunction, RateLimitOptions } from './middleware/core.js';
 // pipeline: breaker, events, observe, queue (Biome sorts exports, so these sit among the others)
 export type { BreakerDependencies, BreakerOptions, BreakerStage, BreakerStateChange } from './pipeline/breaker.js';
 export { createBreakerStage } from './pipeline/breaker.js';
