@@ -12,6 +12,8 @@ import { createMemoryBudgetStore } from '../budget/memory-store.js';
 import type { BudgetStore } from '../budget/types.js';
 import type { Config } from '../config/gateway.js';
 import { resolveSecret } from '../config/secrets.js';
+import { createInboundLimits, type InboundLimits } from '../inbound/engine.js';
+import type { LimitStore } from '../limits/store.js';
 import { createPipeline, type Pipeline } from '../pipeline/create-pipeline.js';
 import { CallFailedError } from '../pipeline/errors.js';
 import { createEventBus, type EventBus } from '../pipeline/events.js';
@@ -26,29 +28,6 @@ import { replyHeadersToReturn, requestHeadersToForward } from './proxy-headers.j
 import { BodyTooLargeError, byteLimit, callBodyOf } from './request-body.js';
 import { routeRequest, safeText } from './route.js';
 
-/** What the inbound limits (callers of the gateway) say about one request. */
-export interface InboundVerdict {
-  allowed: boolean;
-  /** Headers to add to the answer (RateLimit fields), allowed or not. */
-  headers: Record<string, string>;
-  retryAfterMs?: number;
-  problem?: Problem;
-}
-
-export interface InboundSubject {
-  key: string | undefined;
-  tenant: string | undefined;
-  plan: string | undefined;
-  ip: string;
-  upstream: string;
-  method: string;
-  path: string;
-}
-
-export interface InboundLimits {
-  check(subject: InboundSubject): Promise<InboundVerdict>;
-}
-
 export interface GatewayOptions {
   config: Config;
   /** An injected clock (tests). */
@@ -57,7 +36,10 @@ export interface GatewayOptions {
   env?: NodeJS.ProcessEnv;
   /** Where budgets live; default: memory (or what `config.store` says, once a shared store is plugged in). */
   budgetStore?: BudgetStore;
+  /** Limits on the gateway's callers; default: built from `config.inbound` when it has rules. */
   inbound?: InboundLimits;
+  /** Where inbound limits are kept (default memory). */
+  limitStore?: LimitStore;
   /** Stages per upstream between the outer observe stage and retry (cache, coalescing, batching). */
   outerStages?: (upstream: string) => readonly Stage[];
   /** Receives every call and attempt event of every upstream (metrics, logs). */
@@ -171,6 +153,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       keys: tenant.keys.map((reference) => resolveSecret(reference, { env: options.env })),
     })),
   );
+
+  const inbound =
+    options.inbound ??
+    (config.inbound.rules.length > 0
+      ? createInboundLimits(config.inbound, { store: options.limitStore, clock: options.clock })
+      : undefined);
 
   const upstreams = new Map<string, UpstreamRuntime>();
   for (const [name, upstream] of Object.entries(config.upstreams)) {
@@ -301,9 +289,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       return;
     }
     let inboundHeaders: Record<string, string> = {};
-    if (options.inbound) {
+    if (inbound) {
       const key = request.headers[callerKeyHeader];
-      const verdict = await options.inbound.check({
+      const verdict = await inbound.check({
         key: typeof key === 'string' ? key : undefined,
         tenant: tenant?.name,
         plan: tenant?.plan,
@@ -317,7 +305,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         sendProblem(
           response,
           verdict.problem ?? {
-            status: 429,
+            status: verdict.status ?? 429,
             kind: 'inbound-limit',
             title: 'Too Many Requests',
             detail: 'this caller is over its limit at the gateway',
@@ -327,6 +315,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         );
         return;
       }
+      // Concurrency slots are held until the answer is sent (or the caller goes away).
+      if (verdict.holds.length > 0) response.once('close', () => void inbound.release(verdict));
     }
 
     const abort = new AbortController();

@@ -7,6 +7,7 @@
 import { LRUCache } from 'lru-cache';
 import type { BudgetKey } from '../budget/types.js';
 import { findMajorParameter, findRoute, type UpstreamRoute } from '../config/routes.js';
+import { routeShape } from '../inbound/route-shape.js';
 import type { RateLimitSignal } from '../signals/types.js';
 import type { ConfiguredBudgets } from './configured-limits.js';
 import type { Call } from './stage.js';
@@ -39,8 +40,6 @@ export interface BudgetKeying {
   keyOfSignal(call: Call, signal: RateLimitSignal): string;
 }
 
-const ID_SEGMENT = /^(?:\d+|[0-9a-f]{8,}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
-
 function pathOnly(path: string): string {
   const end = path.indexOf('?');
   return end === -1 ? path : path.slice(0, end);
@@ -60,14 +59,10 @@ export function createBudgetKeying(options: BudgetKeyingOptions): BudgetKeying {
 
   const credentialKey = (call: Call) => `${options.upstream}|${call.notes.credential ?? call.tenant ?? '-'}`;
 
-  /** The route's shape: ids replaced, so `/repos/1/issues` and `/repos/2/issues` share what is learned. */
-  const routeShape = (call: Call, segments: readonly string[]) =>
-    `${call.method} /${segments.map((segment) => (ID_SEGMENT.test(segment) ? '{}' : segment)).join('/')}`;
-
   const narrowOf = (call: Call): { key: string; bucket: string | null } | null => {
     const path = pathOnly(call.path);
     const segments = path.split('/').filter(Boolean);
-    const learned = learnedNarrow.get(routeShape(call, segments));
+    const learned = learnedNarrow.get(routeShape(call.method, path));
     if (learned?.kind === 'resource') return { key: `${credentialKey(call)}|resource:${learned.name}`, bucket: null };
     if (learned?.kind === 'bucket') {
       // Route buckets are only ever named by Discord-style replies, so its major parameters are a safe default.
@@ -103,9 +98,10 @@ export function createBudgetKeying(options: BudgetKeyingOptions): BudgetKeying {
     keyOfSignal(call, signal) {
       if (options.dialect === undefined || options.dialect === 'auto') dialect = signal.dialect;
       if (signal.scope === 'global') return credentialKey(call);
-      const segments = pathOnly(call.path).split('/').filter(Boolean);
-      if (signal.resource) learnedNarrow.set(routeShape(call, segments), { kind: 'resource', name: signal.resource });
-      else if (signal.bucket) learnedNarrow.set(routeShape(call, segments), { kind: 'bucket', name: signal.bucket });
+      // The route's shape (ids replaced): `/repos/1/issues` and `/repos/2/issues` share what is learned.
+      const shape = routeShape(call.method, call.path);
+      if (signal.resource) learnedNarrow.set(shape, { kind: 'resource', name: signal.resource });
+      else if (signal.bucket) learnedNarrow.set(shape, { kind: 'bucket', name: signal.bucket });
       return narrowOf(call)?.key ?? credentialKey(call);
     },
   };

@@ -372,3 +372,33 @@ describe('graceful shutdown', () => {
     await closing;
   });
 });
+
+describe('inbound limits on the gateway’s callers', () => {
+  it('limits each caller key, with RateLimit fields on every answer and a 429 problem past the limit', async () => {
+    const upstream = await startUpstream();
+    const gateway = await startWith(
+      {
+        tenants: { a: { keys: [{ env: 'KEY_A' }] }, b: { keys: [{ env: 'KEY_B' }] } },
+        inbound: {
+          rules: [{ name: 'per-key', by: 'key', limits: [{ algorithm: 'fixed-window', limit: 2, window: '1m' }] }],
+        },
+        upstreams: { api: { url: upstream.url } },
+      },
+      { KEY_A: 'key-a', KEY_B: 'key-b' },
+    );
+    const asA = { headers: { 'x-sluice-key': 'key-a' } };
+    const first = await call(`${gateway.url}/api/x`, asA);
+    expect(first.status).toBe(200);
+    expect(first.headers.get('ratelimit-policy')).toMatch(/^"per-key";q=2;w=60$/);
+    expect(first.headers.get('ratelimit')).toMatch(/^"per-key";r=1;t=\d+$/);
+    expect((await call(`${gateway.url}/api/x`, asA)).status).toBe(200);
+    const third = await call(`${gateway.url}/api/x`, asA);
+    expect(third.status).toBe(429);
+    expect(Number(third.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(third.headers.get('ratelimit')).toMatch(/^"per-key";r=0;t=\d+$/);
+    expect(third.json).toMatchObject({ type: 'urn:sluice:problem:inbound-limit', status: 429 });
+    // Another caller has its own allowance; the refused call never reached the upstream.
+    expect((await call(`${gateway.url}/api/x`, { headers: { 'x-sluice-key': 'key-b' } })).status).toBe(200);
+    expect(upstream.seen).toHaveLength(3);
+  });
+});
