@@ -219,7 +219,9 @@ describe('the prepare stage', () => {
   it('refuses a tenant without a credential when there is no default one', async () => {
     const stage = createPrepareStage({
       upstream: 'api',
-      credentials: new Map([['team-a', { placement: 'header' as const, header: 'authorization', value: 'secret-value-123' }]]),
+      credentials: new Map([
+        ['team-a', { placement: 'header' as const, header: 'authorization', value: 'secret-value-123' }],
+      ]),
     });
     const error = await stage(makeCall({ tenant: 'team-b' }), async () => reply(200)).catch((caught) => caught);
     expect(error).toMatchObject({ reason: 'no-credential', status: 403 });
