@@ -3,11 +3,13 @@
  * has whole seconds, and a reply read late (a busy event loop) looks like a skewed clock. The smallest
  * (local − Date) seen recently comes from the reply read soonest, so it is the best bound: when it lies within
  * `Date`'s own precision the clocks agree (offset 0, and the local clock's milliseconds are kept); otherwise the
- * offset is what that reply says.
+ * offset is what that reply says. A low percentile rather than the minimum keeps one odd `Date` (a cache, a proxy
+ * in between) from moving the estimate; until a few replies agree, each reply's own `Date` is used instead.
  */
 import { parseHttpDate } from '../signals/values.js';
 
 const SAMPLES = 32;
+const ENOUGH_SAMPLES = 4;
 /** Local minus Date within this span is what a second-granular Date and a quick reply look like with equal clocks. */
 const AGREEMENT_LOW_MS = -250;
 const AGREEMENT_HIGH_MS = 1250;
@@ -32,12 +34,11 @@ export function createClockOffsetEstimate(): ClockOffsetEstimate {
       next = (next + 1) % SAMPLES;
     },
     offsetMs() {
-      if (samples.length === 0) return undefined;
-      let smallest = Number.POSITIVE_INFINITY;
-      for (const sample of samples) if (sample < smallest) smallest = sample;
-      if (smallest >= AGREEMENT_LOW_MS && smallest <= AGREEMENT_HIGH_MS) return 0;
+      if (samples.length < ENOUGH_SAMPLES) return undefined;
+      const low = [...samples].sort((a, b) => a - b)[Math.floor(samples.length / 4)] as number;
+      if (low >= AGREEMENT_LOW_MS && low <= AGREEMENT_HIGH_MS) return 0;
       // Date rounds down: the server's clock read at least `Date` when it answered, so we are at most this far ahead.
-      return -smallest;
+      return -low;
     },
   };
 }
