@@ -278,7 +278,14 @@ export function admitCall(
     for (const unit of unitsInCost(cost)) {
       state.inFlight[unit] = (state.inFlight[unit] ?? 0) + unitsOf(cost, unit);
     }
-    if (state.discovery) state.discovery.lastSpendAtEpochMs = nowEpochMs;
+    if (state.discovery) {
+      // Keep to the schedule, not to when calls actually went: a call let out late (timers, a busy process) lets
+      // the next one out that much sooner, so lateness does not add up into a lower rate.
+      const spacing = 1000 / state.discovery.ratePerSecond;
+      const scheduled = state.discovery.lastSpendAtEpochMs;
+      state.discovery.lastSpendAtEpochMs =
+        scheduled === null ? nowEpochMs : Math.max(scheduled + spacing, nowEpochMs - spacing);
+    }
     state.sequence += 1;
     sequences.push(state.sequence);
   }
@@ -567,57 +574,86 @@ function startDiscovery(state: BudgetState, nowEpochMs: number, policy: BudgetPo
     lastSpendAtEpochMs: null,
     rejectionStreak: 0,
     lastIncreaseAtEpochMs: nowEpochMs,
-    lastDecreaseAtEpochMs: 0,
-    acceptedSinceRejection: 0,
-    acceptingSinceEpochMs: null,
+    cycleStartedAtEpochMs: null,
+    acceptedInCycle: 0,
+    lastRejectionAtEpochMs: null,
+    acceptedRatePerSecond: 0,
+    acceptedSinceEpochMs: nowEpochMs,
+    acceptedSinceCount: 0,
   };
   state.discovery = discovery;
   return discovery;
 }
 
+/** Slow start doubles the rate this often. */
+const SLOW_START_DOUBLING_MS = 500;
+/** Cycles shorter than this say too little to measure a rate by. */
+const MIN_CYCLE_MS = 100;
+
 /**
- * Header-less upstreams: the only signal is a rejection. While accepted, the rate grows (doubling per second in
- * slow start, then additively); each rejection streak cuts it, using the rate that was actually accepted since the
- * last streak as the new base, and backs off exponentially while rejections continue.
+ * Header-less upstreams: the only signal is a rejection. Slow start doubles the rate until the first rejection;
+ * from then on, each rejection streak backs off exponentially, and when it ends the cycle since the previous
+ * streak's end is measured: what the upstream accepted over it is its rate, and the pacer settles just below it,
+ * creeping up slowly to find out whether the limit has risen.
  */
-function discover(state: BudgetState, rejected: boolean, nowEpochMs: number, policy: BudgetPolicy): void {
+function discover(
+  state: BudgetState,
+  rejected: boolean,
+  nowEpochMs: number,
+  policy: BudgetPolicy,
+  sentAtEpochMs: number | null,
+): void {
   const discovery = state.discovery ?? startDiscovery(state, nowEpochMs, policy);
+  // A reply to a call sent before the last rejection was seen tells nothing new about the upstream's state now.
+  const sentSinceLastRejection =
+    sentAtEpochMs === null ||
+    discovery.lastRejectionAtEpochMs === null ||
+    sentAtEpochMs > discovery.lastRejectionAtEpochMs;
   if (rejected) {
-    if (discovery.rejectionStreak === 0) {
-      const run = discovery.acceptingSinceEpochMs;
-      const acceptedRate =
-        run !== null && nowEpochMs - run >= 1000
-          ? (discovery.acceptedSinceRejection * 1000) / (nowEpochMs - run)
-          : null;
-      const base = acceptedRate !== null ? Math.min(acceptedRate, discovery.ratePerSecond) : discovery.ratePerSecond;
-      discovery.ratePerSecond = Math.max(0.1, base * policy.discovery.decrease);
-      discovery.congested = true;
-      discovery.lastDecreaseAtEpochMs = nowEpochMs;
-    }
+    discovery.congested = true;
+    if (discovery.rejectionStreak > 0 && !sentSinceLastRejection) return;
     discovery.rejectionStreak += 1;
+    discovery.lastRejectionAtEpochMs = nowEpochMs;
     const backoff = Math.min(
       policy.discovery.maxBackoffMs,
       (1000 / discovery.ratePerSecond) * 2 ** discovery.rejectionStreak,
     );
     state.coolDownUntilEpochMs = Math.max(state.coolDownUntilEpochMs, nowEpochMs + backoff);
-    discovery.acceptedSinceRejection = 0;
-    discovery.acceptingSinceEpochMs = null;
     return;
   }
-  if (discovery.rejectionStreak > 0 || discovery.acceptingSinceEpochMs === null) {
-    discovery.acceptingSinceEpochMs = nowEpochMs;
-    discovery.acceptedSinceRejection = 0;
+  if (discovery.rejectionStreak > 0 && sentSinceLastRejection) {
+    // A streak just ended: the upstream has budget again. Measure the cycle that ends here, and start the next.
+    const boundary = ((discovery.lastRejectionAtEpochMs ?? nowEpochMs) + nowEpochMs) / 2;
+    const started = discovery.cycleStartedAtEpochMs;
+    if (started !== null && boundary - started >= MIN_CYCLE_MS && discovery.acceptedInCycle > 0) {
+      const measured = (discovery.acceptedInCycle * 1000) / (boundary - started);
+      discovery.ratePerSecond = Math.max(0.1, measured * policy.discovery.settle);
+      discovery.lastIncreaseAtEpochMs = nowEpochMs;
+    }
+    discovery.cycleStartedAtEpochMs = boundary;
+    discovery.acceptedInCycle = 0;
+    discovery.rejectionStreak = 0;
+    // The back-off is over too: the upstream just said yes.
+    state.coolDownUntilEpochMs = Math.min(state.coolDownUntilEpochMs, nowEpochMs);
   }
-  discovery.rejectionStreak = 0;
-  discovery.acceptedSinceRejection += 1;
-  const elapsedSeconds = (nowEpochMs - discovery.lastIncreaseAtEpochMs) / 1000;
-  if (elapsedSeconds <= 0) return;
-  discovery.ratePerSecond = Math.min(
-    MAX_DISCOVERED_RATE,
-    discovery.congested
-      ? discovery.ratePerSecond + policy.discovery.increasePerSecond * elapsedSeconds
-      : discovery.ratePerSecond * 2 ** Math.min(elapsedSeconds, 4),
-  );
+  discovery.acceptedInCycle += 1;
+  discovery.acceptedSinceCount += 1;
+  const measuredFor = nowEpochMs - discovery.acceptedSinceEpochMs;
+  if (measuredFor >= 1000) {
+    discovery.acceptedRatePerSecond = (discovery.acceptedSinceCount * 1000) / measuredFor;
+    discovery.acceptedSinceEpochMs = nowEpochMs;
+    discovery.acceptedSinceCount = 0;
+  }
+  const elapsedMs = nowEpochMs - discovery.lastIncreaseAtEpochMs;
+  if (elapsedMs <= 0) return;
+  const grown = discovery.congested
+    ? discovery.ratePerSecond * (1 + (policy.discovery.increasePerSecond * elapsedMs) / 1000)
+    : // Slow start doubles, but never runs far ahead of what is actually being accepted.
+      Math.min(
+        discovery.ratePerSecond * 2 ** Math.min(elapsedMs / SLOW_START_DOUBLING_MS, 1),
+        Math.max(policy.discovery.initialRatePerSecond, discovery.acceptedRatePerSecond) * 4,
+      );
+  discovery.ratePerSecond = Math.min(MAX_DISCOVERED_RATE, Math.max(discovery.ratePerSecond, grown));
   discovery.lastIncreaseAtEpochMs = nowEpochMs;
 }
 
@@ -673,12 +709,12 @@ export function observeReply(
       signalState.coolDownUntilEpochMs = Math.max(signalState.coolDownUntilEpochMs, nowEpochMs + wait);
       if (signalState.discovery) signalState.discovery.rejectionStreak = 0;
     } else if (!learnedSomething) {
-      discover(signalState, true, nowEpochMs, policy);
+      discover(signalState, true, nowEpochMs, policy, sentAtEpochMs);
     }
     return;
   }
   signalState.cleanReplies += 1;
-  if (!learnedSomething) discover(signalState, false, nowEpochMs, policy);
+  if (!learnedSomething) discover(signalState, false, nowEpochMs, policy, sentAtEpochMs);
 }
 
 /** Whether a budget holds nothing worth keeping: no calls in flight, no cool-down, untouched for `idleMs`. */

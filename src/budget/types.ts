@@ -65,20 +65,33 @@ export interface LimitEstimate {
   refillSample: { atEpochMs: number; remaining: number; sequence: number } | null;
 }
 
-/** Rate discovery for upstreams that say nothing but 429 (additive increase, multiplicative decrease). */
+/**
+ * Rate discovery for upstreams that say nothing but 429. Rejections come in streaks where the upstream's window
+ * (or bucket) is exhausted; from the end of one streak to the end of the next is one cycle of the upstream, and
+ * what it accepted over a cycle is its true rate.
+ */
 export interface DiscoveryState {
   /** Current sending rate, calls per second. */
   ratePerSecond: number;
   /** False while still in slow start (doubling until the first rejection). */
   congested: boolean;
+  /** When the last call was scheduled to go (it may have gone a little later). */
   lastSpendAtEpochMs: number | null;
   /** Consecutive rejections, for the back-off while the upstream keeps refusing. */
   rejectionStreak: number;
   lastIncreaseAtEpochMs: number;
-  lastDecreaseAtEpochMs: number;
-  /** Accepted calls since the first acceptance after the last rejection streak, and when that run started. */
-  acceptedSinceRejection: number;
-  acceptingSinceEpochMs: number | null;
+  /**
+   * When the current cycle began: halfway between the last rejection of a streak and the first acceptance after
+   * it (the upstream's limit came back in between). Taking both ends of a cycle the same way cancels the time the
+   * back-off overshot the reset. null before the first streak ended.
+   */
+  cycleStartedAtEpochMs: number | null;
+  acceptedInCycle: number;
+  lastRejectionAtEpochMs: number | null;
+  /** Accepted calls per second, measured over the last second or more (slow start never runs ahead of it). */
+  acceptedRatePerSecond: number;
+  acceptedSinceEpochMs: number;
+  acceptedSinceCount: number;
 }
 
 export interface BudgetState {
@@ -191,8 +204,12 @@ export interface BudgetPolicy {
   reservePriority: number;
   /** Wait before probing a limit that is exhausted and whose reset is unknown. */
   probeIntervalMs: number;
-  /** Header-less upstreams: starting rate, and the bounds of the back-off while rejections continue. */
-  discovery: { initialRatePerSecond: number; decrease: number; increasePerSecond: number; maxBackoffMs: number };
+  /**
+   * Header-less upstreams: the starting rate; the share of a measured rate to send at (`settle`, below 1 so the
+   * upstream's limit is not met every cycle); how fast the rate then creeps up to find a higher limit (a fraction
+   * per second); and the longest back-off while rejections continue.
+   */
+  discovery: { initialRatePerSecond: number; settle: number; increasePerSecond: number; maxBackoffMs: number };
   /** Forget budgets untouched for this long (their windows are long over). */
   idleExpiryMs: number;
 }
@@ -203,6 +220,6 @@ export const defaultBudgetPolicy: BudgetPolicy = {
   reserveShare: 0,
   reservePriority: 1,
   probeIntervalMs: 1000,
-  discovery: { initialRatePerSecond: 5, decrease: 0.85, increasePerSecond: 0.5, maxBackoffMs: 30_000 },
+  discovery: { initialRatePerSecond: 5, settle: 0.97, increasePerSecond: 0.005, maxBackoffMs: 30_000 },
   idleExpiryMs: 3_600_000,
 };

@@ -80,8 +80,8 @@ export function pipelineOptionsFromUpstream(
       reservePriority: queue.reserve.minPriority,
       discovery: {
         initialRatePerSecond: (pacing.discovery.initialRate * 1000) / pacing.discovery.windowMs,
-        decrease: 0.85,
-        increasePerSecond: 0.5,
+        settle: 0.97,
+        increasePerSecond: 0.005,
         maxBackoffMs: 30_000,
       },
     },

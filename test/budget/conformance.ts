@@ -48,7 +48,7 @@ const window10 = (remaining: number, resetAt: number, extra: Record<string, unkn
 export const budgetScenarios: BudgetScenario[] = [
   {
     name: 'a budget that knows nothing sends one call at a time until a reply tells it more',
-    policy: { discovery: { initialRatePerSecond: 1000, decrease: 0.5, increasePerSecond: 1, maxBackoffMs: 30_000 } },
+    policy: { discovery: { initialRatePerSecond: 1000, settle: 0.5, increasePerSecond: 0, maxBackoffMs: 30_000 } },
     steps: [
       { at: 0, admit: ['a'], as: 'first', expect: { admitted: true } },
       { at: 0, admit: ['a'], expect: { admitted: false, waitMs: 1000 } },
@@ -250,15 +250,28 @@ export const budgetScenarios: BudgetScenario[] = [
     ],
   },
   {
-    name: 'a header-less upstream: rejections start rate discovery and back off',
-    policy: { discovery: { initialRatePerSecond: 10, decrease: 0.5, increasePerSecond: 1, maxBackoffMs: 30_000 } },
+    name: 'a header-less upstream: rejections back off, and the rate is measured over a cycle',
+    policy: { discovery: { initialRatePerSecond: 10, settle: 0.5, increasePerSecond: 0, maxBackoffMs: 30_000 } },
     steps: [
       { at: 0, admit: ['a'], as: 'first', expect: { admitted: true } },
+      // A bare 429: discovery starts at 10/s; one rejection backs off two spacings (200 ms).
       { at: 5, observe: signalOf({ limited: true }), signalKey: 'a', rejected: true, settle: 'first' },
-      // Rate 10/s halved to 5/s (200 ms apart); one rejection backs off 2 x 200 ms.
-      { at: 5, admit: ['a'], expect: { admitted: false, waitMs: 400 } },
-      { at: 405, admit: ['a'], as: 'second', expect: { admitted: true } },
-      { at: 405, admit: ['a'], expect: { admitted: false, waitMs: 200 } },
+      { at: 5, admit: ['a'], expect: { admitted: false, waitMs: 200 } },
+      { at: 205, admit: ['a'], as: 'second', expect: { admitted: true } },
+      // Accepted: the streak is over; a cycle starts halfway between the rejection (5) and now (305).
+      { at: 305, observe: null, signalKey: 'a', settle: 'second' },
+      { at: 305, admit: ['a'], as: 'third', expect: { admitted: true } },
+      { at: 410, observe: null, signalKey: 'a', settle: 'third' },
+      { at: 350, admit: ['a'], expect: { admitted: false, waitMs: 55 } },
+      { at: 505, admit: ['a'], as: 'fourth', expect: { admitted: true } },
+      { at: 510, observe: signalOf({ limited: true }), signalKey: 'a', rejected: true, settle: 'fourth' },
+      { at: 710, admit: ['a'], as: 'fifth', expect: { admitted: true } },
+      // A cycle runs between the midpoints of (last rejection, first acceptance after it): 155 to 612.5 ms. It
+      // accepted 2 calls: 4.37/s, settled at half that, one call per 457.5 ms after the last one was scheduled
+      // (610: calls keep to a schedule, so one let out late does not push the next one back).
+      { at: 715, observe: null, signalKey: 'a', settle: 'fifth' },
+      { at: 715, admit: ['a'], expect: { admitted: false, waitMs: 353 } },
+      { at: 1120, admit: ['a'], expect: { admitted: true } },
     ],
   },
 ];
