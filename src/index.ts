@@ -35,6 +35,9 @@ export { normalizeUpstreamOptions, UPSTREAM_DEFAULTS } from './config/upstream.j
 export type { ClientOptionsInput, UpstreamOptionsInput } from './config/upstream-schema.js';
 export { clientOptionsSchema, DEFAULT_CREDENTIAL, upstreamOptionsSchema } from './config/upstream-schema.js';
 export { InvalidOptionError, SluiceError } from './errors.js';
+// observability: metrics, call logs, the admin listener and the dashboard
+export type { AdminAction, AdminServer, AdminServerOptions, Readiness } from './gateway/admin.js';
+export { createAdminServer } from './gateway/admin.js';
 // limits
 export type { LimitState } from './limits/algorithms.js';
 export { stateExpiresAtEpochMs, stepPolicy } from './limits/algorithms.js';
@@ -73,6 +76,30 @@ export type {
   StoreErrorPolicy,
 } from './limits/types.js';
 export { ALGORITHMS } from './limits/types.js';
+export type {
+  BudgetsView,
+  BudgetView,
+  LimitView,
+  ObservedPipeline,
+  UpstreamView,
+} from './observability/budget-view.js';
+export { viewBudgets } from './observability/budget-view.js';
+export type { CallLogger, CallLoggerOptions, CallLogLine } from './observability/call-logger.js';
+export { createCallLogger } from './observability/call-logger.js';
+export type {
+  Metrics,
+  MetricsOptions,
+  StatsView,
+  UpstreamStats,
+  WatchedPipeline,
+  WatchOptions,
+} from './observability/metrics.js';
+export { createMetrics } from './observability/metrics.js';
+export type { LatencySummary, RecentStats } from './observability/recent-stats.js';
+export type { PathRedactionOptions, PathRedactor } from './observability/redact.js';
+export { createPathRedactor, looksLikeCredential } from './observability/redact.js';
+export type { SignalSummary } from './observability/signal-summary.js';
+export { summarizeSignal } from './observability/signal-summary.js';
 // pipeline: breaker, events, observe, queue (Biome sorts exports, so these sit among the others)
 export type { BreakerDependencies, BreakerOptions, BreakerStage, BreakerStateChange } from './pipeline/breaker.js';
 export { createBreakerStage } from './pipeline/breaker.js';

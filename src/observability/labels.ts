@@ -1,0 +1,40 @@
+/**
+ * Label values with bounded cardinality: every distinct value is a time series Prometheus keeps forever, so values
+ * that grow with traffic (paths, callers' keys, unknown tenants, nonsense statuses) are folded into one.
+ */
+import { InvalidOptionError } from '../errors.js';
+
+/** Tenants beyond the configured ones (or the first `maxTenants` seen) share this label. */
+export const OTHER_TENANT = 'other';
+
+/** A status code as a label: the code for 100-599, else `other`. */
+export function statusLabel(status: number): string {
+  return Number.isInteger(status) && status >= 100 && status <= 599 ? String(status) : 'other';
+}
+
+export interface TenantLabelOptions {
+  /** The configured tenants: only these names become labels. */
+  tenants?: readonly string[];
+  /** Without a configured list: how many distinct tenants get their own label before the rest share `other`. */
+  maxTenants?: number;
+}
+
+/** Maps a call's tenant to its label: '' for none, its name when known, `other` beyond the bound. */
+export function createTenantLabeler(options: TenantLabelOptions = {}): (tenant: string | null | undefined) => string {
+  const { tenants, maxTenants = 100 } = options;
+  if (tenants !== undefined && (!Array.isArray(tenants) || tenants.some((name) => typeof name !== 'string'))) {
+    throw new InvalidOptionError('tenants', 'expected an array of tenant names');
+  }
+  if (!Number.isSafeInteger(maxTenants) || maxTenants < 0) {
+    throw new InvalidOptionError('maxTenants', `expected a whole number, 0 or more, got ${JSON.stringify(maxTenants)}`);
+  }
+  const known = new Set(tenants ?? []);
+  const fixed = tenants !== undefined;
+  return (tenant) => {
+    if (tenant === undefined || tenant === null || tenant === '') return '';
+    if (known.has(tenant)) return tenant;
+    if (fixed || known.size >= maxTenants) return OTHER_TENANT;
+    known.add(tenant);
+    return tenant;
+  };
+}
