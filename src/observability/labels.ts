@@ -7,9 +7,15 @@ import { InvalidOptionError } from '../errors.js';
 /** Tenants beyond the configured ones (or the first `maxTenants` seen) share this label. */
 export const OTHER_TENANT = 'other';
 
+/** Status labels made once: a label is read on every event. */
+const STATUS_LABELS: string[] = [];
+
 /** A status code as a label: the code for 100-599, else `other`. */
 export function statusLabel(status: number): string {
-  return Number.isInteger(status) && status >= 100 && status <= 599 ? String(status) : 'other';
+  if (!(Number.isInteger(status) && status >= 100 && status <= 599)) return 'other';
+  let label = STATUS_LABELS[status];
+  if (label === undefined) STATUS_LABELS[status] = label = String(status);
+  return label;
 }
 
 export interface TenantLabelOptions {

@@ -4,7 +4,7 @@
  * Prometheus scrapes, so they cost nothing between scrapes. The last minute of traffic is kept too, for the
  * dashboard's `/stats`.
  */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Gauge, Registry } from 'prom-client';
 import { InvalidOptionError } from '../errors.js';
 import type { CallEvent, CallEventListener, EventBus } from '../pipeline/events.js';
 import { type Clock, systemClock } from '../time.js';
@@ -19,6 +19,17 @@ import {
   recordCall,
   summarizeRecentTraffic,
 } from './recent-stats.js';
+import {
+  addCounterSeries,
+  addHistogramSeries,
+  type CounterTally,
+  createCounterTally,
+  createHistogramTally,
+  type HistogramTally,
+  observeMilliseconds,
+  registerCounter,
+  registerHistogram,
+} from './tally.js';
 
 export interface MetricsOptions extends TenantLabelOptions {
   /** Where the metrics are registered. Default: a new registry (add process metrics with prom-client's own helpers). */
@@ -72,55 +83,99 @@ interface Watched {
   readonly unsubscribe: () => void;
 }
 
-/** `collect` runs before any gauge is read on a scrape: it sets them all. */
-function createInstruments(registry: Registry, collect: () => Promise<void>) {
-  const registers = [registry];
+interface Tallies {
+  readonly calls: CounterTally;
+  readonly attempts: CounterTally;
+  readonly rejections: CounterTally;
+  readonly retries: CounterTally;
+  readonly callDuration: HistogramTally;
+  readonly attemptDuration: HistogramTally;
+  readonly wait: HistogramTally;
+}
+
+function createTallies(): Tallies {
   return {
-    calls: new Counter({
+    calls: createCounterTally(),
+    attempts: createCounterTally(),
+    rejections: createCounterTally(),
+    retries: createCounterTally(),
+    callDuration: createHistogramTally(CALL_BUCKETS),
+    attemptDuration: createHistogramTally(ATTEMPT_BUCKETS),
+    wait: createHistogramTally(WAIT_BUCKETS),
+  };
+}
+
+/** Counters and histograms follow events into tallies; the registry reads the tallies when scraped. */
+function registerTallies(registry: Registry, tallies: Tallies): void {
+  registerCounter(
+    registry,
+    {
       name: 'sluice_calls_total',
       help: 'Calls as their callers saw them, by final status, outcome (ok, rejected-locally, error) and failure reason.',
       labelNames: ['upstream', 'tenant', 'status', 'outcome', 'reason'],
-      registers,
-    }),
-    attempts: new Counter({
+    },
+    tallies.calls,
+  );
+  registerCounter(
+    registry,
+    {
       name: 'sluice_attempts_total',
       help: 'Attempts sent to the upstream, by status and outcome.',
       labelNames: ['upstream', 'status', 'outcome', 'reason'],
-      registers,
-    }),
-    rejections: new Counter({
+    },
+    tallies.attempts,
+  );
+  registerCounter(
+    registry,
+    {
       name: 'sluice_rejections_total',
       help: 'Rejected calls: by="upstream" for the upstream’s rate-limit rejections (waste), by="sluice" for calls Sluice answered itself.',
       labelNames: ['upstream', 'by', 'reason'],
-      registers,
-    }),
-    retries: new Counter({
+    },
+    tallies.rejections,
+  );
+  registerCounter(
+    registry,
+    {
       name: 'sluice_retries_total',
       help: 'Attempts beyond the first of a call that were sent to the upstream.',
       labelNames: ['upstream'],
-      registers,
-    }),
-    callDuration: new Histogram({
+    },
+    tallies.retries,
+  );
+  registerHistogram(
+    registry,
+    {
       name: 'sluice_call_duration_seconds',
       help: 'Calls from entering Sluice to the reply’s headers (or failure), waits included.',
       labelNames: ['upstream', 'outcome'],
-      buckets: CALL_BUCKETS,
-      registers,
-    }),
-    attemptDuration: new Histogram({
+    },
+    tallies.callDuration,
+  );
+  registerHistogram(
+    registry,
+    {
       name: 'sluice_upstream_duration_seconds',
       help: 'Upstream attempts from sending to the reply’s headers (or failure).',
       labelNames: ['upstream'],
-      buckets: ATTEMPT_BUCKETS,
-      registers,
-    }),
-    wait: new Histogram({
+    },
+    tallies.attemptDuration,
+  );
+  registerHistogram(
+    registry,
+    {
       name: 'sluice_wait_seconds',
       help: 'Time a call waited in the queue and the pacer for budget, over all its attempts.',
       labelNames: ['upstream'],
-      buckets: WAIT_BUCKETS,
-      registers,
-    }),
+    },
+    tallies.wait,
+  );
+}
+
+/** Gauges are read from the pipelines on scrape; `collect` runs before any of them is read and sets them all. */
+function createGauges(registry: Registry, collect: () => Promise<void>) {
+  const registers = [registry];
+  return {
     budgetRemaining: new Gauge({
       name: 'sluice_budget_remaining',
       help: 'Units a budget may still spend now (the most depleted of a route bucket’s budgets).',
@@ -194,7 +249,7 @@ function createInstruments(registry: Registry, collect: () => Promise<void>) {
   };
 }
 
-type Instruments = ReturnType<typeof createInstruments>;
+type Instruments = ReturnType<typeof createGauges>;
 
 interface Gathered {
   readonly view: UpstreamView;
@@ -213,9 +268,10 @@ async function gatherPipeline(entry: Watched, clock: Clock): Promise<Gathered> {
   return { view, watched: entry, deepestLane };
 }
 
-function registerInstruments(registry: Registry, collect: () => Promise<void>): Instruments {
+function registerInstruments(registry: Registry, tallies: Tallies, collect: () => Promise<void>): Instruments {
   try {
-    return createInstruments(registry, collect);
+    registerTallies(registry, tallies);
+    return createGauges(registry, collect);
   } catch (error) {
     throw new InvalidOptionError(
       'registry',
@@ -253,7 +309,8 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     }
     return refreshing;
   };
-  const instruments = registerInstruments(registry, refreshed);
+  const tallies = createTallies();
+  const instruments = registerInstruments(registry, tallies, refreshed);
 
   const trafficOf = (upstream: string): RecentTraffic => {
     let recent = traffic.get(upstream);
@@ -264,40 +321,69 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     return recent;
   };
 
+  // The hot path: a key per series, a Map lookup, a few additions (see tally.ts). Labels are built on a miss only.
   const onCall = (event: CallEvent) => {
+    const upstream = event.upstream;
+    const tenant = tenantLabel(event.tenant);
+    const status = statusLabel(event.status);
+    const outcome = event.outcome;
     const reason = event.reason ?? '';
-    instruments.calls.inc({
-      upstream: event.upstream,
-      tenant: tenantLabel(event.tenant),
-      status: statusLabel(event.status),
-      outcome: event.outcome,
-      reason,
-    });
-    instruments.callDuration.observe({ upstream: event.upstream, outcome: event.outcome }, event.durationMs / 1000);
-    instruments.wait.observe({ upstream: event.upstream }, event.waitedMs / 1000);
-    const rejectedLocally = event.outcome === 'rejected-locally';
-    if (rejectedLocally) instruments.rejections.inc({ upstream: event.upstream, by: 'sluice', reason });
-    recordCall(trafficOf(event.upstream), clock.now(), {
+    const callKey = `${upstream}\n${tenant}\n${status}\n${outcome}\n${reason}`;
+    const calls =
+      tallies.calls.series.get(callKey) ??
+      addCounterSeries(tallies.calls, callKey, { upstream, tenant, status, outcome, reason });
+    calls.value++;
+    const durationKey = `${upstream}\n${outcome}`;
+    const duration =
+      tallies.callDuration.series.get(durationKey) ??
+      addHistogramSeries(tallies.callDuration, durationKey, { upstream, outcome });
+    observeMilliseconds(tallies.callDuration, duration, event.durationMs);
+    const wait = tallies.wait.series.get(upstream) ?? addHistogramSeries(tallies.wait, upstream, { upstream });
+    observeMilliseconds(tallies.wait, wait, event.waitedMs);
+    const rejectedLocally = outcome === 'rejected-locally';
+    if (rejectedLocally) {
+      const rejectionKey = `${upstream}\nsluice\n${reason}`;
+      const rejections =
+        tallies.rejections.series.get(rejectionKey) ??
+        addCounterSeries(tallies.rejections, rejectionKey, { upstream, by: 'sluice', reason });
+      rejections.value++;
+    }
+    recordCall(trafficOf(upstream), clock.now(), {
       durationMs: event.durationMs,
-      failed: event.outcome !== 'ok',
+      failed: outcome !== 'ok',
       rejectedLocally,
     });
   };
 
   const onAttempt = (event: CallEvent) => {
-    instruments.attempts.inc({
-      upstream: event.upstream,
-      status: statusLabel(event.status),
-      outcome: event.outcome,
-      reason: event.reason ?? '',
-    });
-    instruments.attemptDuration.observe({ upstream: event.upstream }, event.durationMs / 1000);
+    const upstream = event.upstream;
+    const status = statusLabel(event.status);
+    const outcome = event.outcome;
+    const reason = event.reason ?? '';
+    const attemptKey = `${upstream}\n${status}\n${outcome}\n${reason}`;
+    const attempts =
+      tallies.attempts.series.get(attemptKey) ??
+      addCounterSeries(tallies.attempts, attemptKey, { upstream, status, outcome, reason });
+    attempts.value++;
+    const duration =
+      tallies.attemptDuration.series.get(upstream) ??
+      addHistogramSeries(tallies.attemptDuration, upstream, { upstream });
+    observeMilliseconds(tallies.attemptDuration, duration, event.durationMs);
     // Without a parsed signal, a 429 is the one status every provider means as "rate limited".
     const rejected = event.signal ? event.signal.limited : event.status === 429;
-    if (rejected) instruments.rejections.inc({ upstream: event.upstream, by: 'upstream', reason: 'rate-limited' });
+    if (rejected) {
+      const rejectionKey = `${upstream}\nupstream\nrate-limited`;
+      const rejections =
+        tallies.rejections.series.get(rejectionKey) ??
+        addCounterSeries(tallies.rejections, rejectionKey, { upstream, by: 'upstream', reason: 'rate-limited' });
+      rejections.value++;
+    }
     const retry = event.attempts > 1;
-    if (retry) instruments.retries.inc({ upstream: event.upstream });
-    recordAttempt(trafficOf(event.upstream), clock.now(), { durationMs: event.durationMs, rejected, retry });
+    if (retry) {
+      const retries = tallies.retries.series.get(upstream) ?? addCounterSeries(tallies.retries, upstream, { upstream });
+      retries.value++;
+    }
+    recordAttempt(trafficOf(upstream), clock.now(), { durationMs: event.durationMs, rejected, retry });
   };
 
   const listener: CallEventListener = (event) => {

@@ -39,6 +39,7 @@ export interface PathRedactionOptions {
 }
 
 function decoded(text: string): string {
+  if (!text.includes('%') && !text.includes('+')) return text;
   try {
     return decodeURIComponent(text.replaceAll('+', ' '));
   } catch {
@@ -46,40 +47,57 @@ function decoded(text: string): string {
   }
 }
 
+// Loops rather than split/map: this runs for every logged line, and callbacks created per call cost more than the
+// work (tsx wraps each in a naming helper).
+
+function redactPair(pair: string, hiddenNames: ReadonlySet<string>): string {
+  const equals = pair.indexOf('=');
+  const rawName = equals === -1 ? pair : pair.slice(0, equals);
+  const name = decoded(rawName);
+  const value = equals === -1 ? '' : decoded(pair.slice(equals + 1));
+  const nameIsCredential = looksLikeCredential(name);
+  const hidden =
+    nameIsCredential || hiddenNames.has(name.toLowerCase()) || CREDENTIAL_NAME.test(name) || looksLikeCredential(value);
+  if (!hidden) return pair;
+  if (equals === -1) return REDACTED;
+  return `${nameIsCredential ? REDACTED : rawName}=${REDACTED}`;
+}
+
 function redactQuery(query: string, hiddenNames: ReadonlySet<string>): string {
-  return query
-    .split('&')
-    .map((pair) => {
-      const equals = pair.indexOf('=');
-      const rawName = equals === -1 ? pair : pair.slice(0, equals);
-      const name = decoded(rawName);
-      const value = equals === -1 ? '' : decoded(pair.slice(equals + 1));
-      const hidden =
-        hiddenNames.has(name.toLowerCase()) ||
-        CREDENTIAL_NAME.test(name) ||
-        looksLikeCredential(value) ||
-        looksLikeCredential(name);
-      if (!hidden) return pair;
-      return equals === -1 ? REDACTED : `${looksLikeCredential(name) ? REDACTED : rawName}=${REDACTED}`;
-    })
-    .join('&');
+  let result = '';
+  let start = 0;
+  for (;;) {
+    const end = query.indexOf('&', start);
+    const pair = end === -1 ? query.slice(start) : query.slice(start, end);
+    result += pair === '' ? '' : redactPair(pair, hiddenNames);
+    if (end === -1) return result;
+    result += '&';
+    start = end + 1;
+  }
 }
 
 /**
  * Webhook URLs carry their credential as the segment after the id (Discord's `/webhooks/{id}/{token}`, whose
  * documented examples are lower-case hex, which the shape test alone would let through).
  */
-function isWebhookToken(segments: readonly string[], index: number): boolean {
-  return index >= 2 && segments[index - 2]?.toLowerCase() === 'webhooks';
-}
-
 function redactSegments(path: string): string {
-  const segments = path.split('/');
-  return segments
-    .map((segment, index) =>
-      segment !== '' && (isWebhookToken(segments, index) || looksLikeCredential(decoded(segment))) ? REDACTED : segment,
-    )
-    .join('/');
+  let result = '';
+  let start = 0;
+  let previous = '';
+  let beforePrevious = '';
+  for (;;) {
+    const end = path.indexOf('/', start);
+    const segment = end === -1 ? path.slice(start) : path.slice(start, end);
+    const hidden =
+      segment !== '' &&
+      (beforePrevious.toLowerCase() === 'webhooks' || (segment.length >= 8 && looksLikeCredential(decoded(segment))));
+    result += hidden ? REDACTED : segment;
+    if (end === -1) return result;
+    result += '/';
+    beforePrevious = previous;
+    previous = segment;
+    start = end + 1;
+  }
 }
 
 /** Replaces every occurrence of each known secret (and its URL-encoded form) in `text`. */

@@ -268,6 +268,70 @@ describe('createMetrics labels', () => {
   });
 });
 
+describe('createMetrics histograms', () => {
+  it('exports cumulative buckets in seconds, with +Inf, sum and count, as a histogram', async () => {
+    const metrics = createMetrics();
+    for (const durationMs of [3, 30, 30, 700, 90_000]) metrics.listener(event({ durationMs }));
+    const exposition = await scrape(metrics);
+    expect(exposition.types.get('sluice_call_duration_seconds')).toBe('histogram');
+    const buckets = exposition
+      .find('sluice_call_duration_seconds_bucket', { upstream: 'api', outcome: 'ok' })
+      .map((sample) => [sample.labels.le, sample.value]);
+    expect(Object.fromEntries(buckets)).toEqual({
+      '0.005': 1,
+      '0.01': 1,
+      '0.025': 1,
+      '0.05': 3,
+      '0.1': 3,
+      '0.25': 3,
+      '0.5': 3,
+      '1': 4,
+      '2.5': 4,
+      '5': 4,
+      '10': 4,
+      '30': 4,
+      '60': 4,
+      '+Inf': 5,
+    });
+    expect(exposition.value('sluice_call_duration_seconds_sum', { upstream: 'api' })).toBe(90.763);
+    expect(exposition.value('sluice_call_duration_seconds_count', { upstream: 'api' })).toBe(5);
+    // A duration exactly on a bound falls in that bound's bucket (le is "less than or equal").
+    metrics.listener(event({ upstream: 'edge', durationMs: 50 }));
+    expect((await scrape(metrics)).value('sluice_call_duration_seconds_bucket', { upstream: 'edge', le: '0.05' })).toBe(
+      1,
+    );
+  });
+
+  it('answers the registry’s JSON and reset like prom-client’s own metrics', async () => {
+    const metrics = createMetrics();
+    metrics.listener(event({ durationMs: 20 }));
+    const json = await metrics.registry.getMetricsAsJSON();
+    const histogram = json.find((metric) => metric.name === 'sluice_call_duration_seconds');
+    expect(histogram?.type).toBe('histogram');
+    expect(histogram?.values).toContainEqual({
+      labels: { upstream: 'api', outcome: 'ok' },
+      value: 1,
+      metricName: 'sluice_call_duration_seconds_count',
+    });
+    metrics.registry.resetMetrics();
+    const exposition = await scrape(metrics);
+    expect(exposition.find('sluice_call_duration_seconds_count')).toEqual([]);
+    expect(exposition.find('sluice_calls_total')).toEqual([]);
+  });
+
+  it('speaks OpenMetrics when the registry does', async () => {
+    const registry = new Registry(Registry.OPENMETRICS_CONTENT_TYPE);
+    const metrics = createMetrics({ registry });
+    metrics.listener(event({}));
+    const text = await metrics.text();
+    expect(text).toContain('# TYPE sluice_calls counter');
+    expect(text).toContain('sluice_calls_total{upstream="api",tenant="",status="200",outcome="ok",reason=""} 1');
+    expect(text).not.toContain('_total_total');
+    expect(text).toContain('sluice_call_duration_seconds_count{upstream="api",outcome="ok"} 1');
+    expect(text.endsWith('# EOF\n')).toBe(true);
+  });
+});
+
 describe('createMetrics options', () => {
   it('registers in the registry given, once', () => {
     const registry = new Registry();
