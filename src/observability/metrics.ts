@@ -5,6 +5,7 @@
  * dashboard's `/stats`.
  */
 import { Gauge, Registry } from 'prom-client';
+
 import { InvalidOptionError } from '../errors.js';
 import type { CallEvent, CallEventListener, EventBus } from '../pipeline/events.js';
 import { type Clock, systemClock } from '../time.js';
@@ -20,6 +21,7 @@ import {
   summarizeRecentTraffic,
 } from './recent-stats.js';
 import {
+  type AnyRegistry,
   addCounterSeries,
   addHistogramSeries,
   type CounterTally,
@@ -31,9 +33,11 @@ import {
   registerHistogram,
 } from './tally.js';
 
+export type { AnyRegistry };
+
 export interface MetricsOptions extends TenantLabelOptions {
   /** Where the metrics are registered. Default: a new registry (add process metrics with prom-client's own helpers). */
-  registry?: Registry;
+  registry?: AnyRegistry;
   /** Times the last minute of traffic for `/stats`. Default the system clock. */
   clock?: Clock;
 }
@@ -59,7 +63,7 @@ export interface StatsView {
 }
 
 export interface Metrics {
-  readonly registry: Registry;
+  readonly registry: AnyRegistry;
   /** Counts the pipeline's calls and attempts and collects its gauges on scrape; returns the function that stops. */
   watch(pipeline: WatchedPipeline, options?: WatchOptions): () => void;
   /** The event listener alone, for a bus shared by several pipelines (gauges then need `watch`). */
@@ -106,7 +110,7 @@ function createTallies(): Tallies {
 }
 
 /** Counters and histograms follow events into tallies; the registry reads the tallies when scraped. */
-function registerTallies(registry: Registry, tallies: Tallies): void {
+function registerTallies(registry: AnyRegistry, tallies: Tallies): void {
   registerCounter(
     registry,
     {
@@ -173,7 +177,7 @@ function registerTallies(registry: Registry, tallies: Tallies): void {
 }
 
 /** Gauges are read from the pipelines on scrape; `collect` runs before any of them is read and sets them all. */
-function createGauges(registry: Registry, collect: () => Promise<void>) {
+function createGauges(registry: AnyRegistry, collect: () => Promise<void>) {
   const registers = [registry];
   return {
     budgetRemaining: new Gauge({
@@ -268,7 +272,7 @@ async function gatherPipeline(entry: Watched, clock: Clock): Promise<Gathered> {
   return { view, watched: entry, deepestLane };
 }
 
-function registerInstruments(registry: Registry, tallies: Tallies, collect: () => Promise<void>): Instruments {
+function registerInstruments(registry: AnyRegistry, tallies: Tallies, collect: () => Promise<void>): Instruments {
   try {
     registerTallies(registry, tallies);
     return createGauges(registry, collect);
@@ -287,7 +291,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   if (options.registry !== undefined && !(options.registry instanceof Registry)) {
     throw new InvalidOptionError('registry', 'expected a prom-client Registry');
   }
-  const registry = options.registry ?? new Registry();
+  const registry: AnyRegistry = options.registry ?? new Registry();
   const clock = options.clock ?? systemClock;
   const tenantLabel = createTenantLabeler(options);
   const watched = new Map<WatchedPipeline, Watched>();

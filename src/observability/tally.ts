@@ -4,7 +4,10 @@
  * per call); here an event costs a string key, a Map lookup and a few additions, and each label object is built
  * once, when its series first appears.
  */
-import type { Metric, Registry } from 'prom-client';
+import type { Metric, Registry, RegistryContentType } from 'prom-client';
+
+/** A registry of either exposition format (Prometheus text or OpenMetrics). */
+export type AnyRegistry = Registry<RegistryContentType>;
 
 export type Labels = Record<string, string>;
 
@@ -105,7 +108,7 @@ interface Definition {
  * the registry rewrites for OpenMetrics counters (it appends `_total` itself).
  */
 function register(
-  registry: Registry,
+  registry: AnyRegistry,
   definition: Definition,
   type: 'counter' | 'histogram',
   values: (name: string) => ExportedValue[],
@@ -125,7 +128,7 @@ function register(
   registry.registerMetric(metric as unknown as Metric);
 }
 
-export function registerCounter(registry: Registry, definition: Definition, tally: CounterTally): void {
+export function registerCounter(registry: AnyRegistry, definition: Definition, tally: CounterTally): void {
   register(
     registry,
     definition,
@@ -135,7 +138,7 @@ export function registerCounter(registry: Registry, definition: Definition, tall
   );
 }
 
-export function registerHistogram(registry: Registry, definition: Definition, tally: HistogramTally): void {
+export function registerHistogram(registry: AnyRegistry, definition: Definition, tally: HistogramTally): void {
   register(
     registry,
     definition,

@@ -1,4 +1,4 @@
-import { Registry } from 'prom-client';
+import { type OpenMetricsContentType, Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createClient } from '../../src/client/create-client.js';
 import { InvalidOptionError } from '../../src/errors.js';
@@ -320,7 +320,8 @@ describe('createMetrics histograms', () => {
   });
 
   it('speaks OpenMetrics when the registry does', async () => {
-    const registry = new Registry(Registry.OPENMETRICS_CONTENT_TYPE);
+    const registry = new Registry<OpenMetricsContentType>();
+    registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
     const metrics = createMetrics({ registry });
     metrics.listener(event({}));
     const text = await metrics.text();
