@@ -38,6 +38,8 @@ export function createTenantLabeler(options: TenantLabelOptions = {}): (tenant: 
   const fixed = tenants !== undefined;
   return (tenant) => {
     if (tenant === undefined || tenant === null || tenant === '') return '';
+    // Events are typed, but a label that is not a string would make every later scrape throw.
+    if (typeof tenant !== 'string') return OTHER_TENANT;
     if (known.has(tenant)) return tenant;
     if (fixed || known.size >= maxTenants) return OTHER_TENANT;
     known.add(tenant);
