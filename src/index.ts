@@ -38,6 +38,17 @@ export { InvalidOptionError, SluiceError } from './errors.js';
 // observability: metrics, call logs, the admin listener and the dashboard
 export type { AdminAction, AdminServer, AdminServerOptions, Readiness } from './gateway/admin.js';
 export { createAdminServer } from './gateway/admin.js';
+// inbound: limits on your own API's callers (the gateway's rules, RateLimit fields, problems; middleware types)
+export { clientAddressKey } from './inbound/address.js';
+export type { InboundConfig, InboundLimits, InboundLimitsOptions, InboundSubject } from './inbound/engine.js';
+export { createInboundLimits, subjectKey } from './inbound/engine.js';
+export type { HeaderRecord, RateLimitDraft } from './inbound/fields.js';
+export { policyDisplayName, RATE_LIMIT_DRAFTS, writeRateLimitFields } from './inbound/fields.js';
+export type { InboundProblem, InboundProblemDetails, ProblemResponse } from './inbound/problem.js';
+export { INBOUND_LIMIT_KIND, INBOUND_LIMITS_UNAVAILABLE_KIND, problemBody } from './inbound/problem.js';
+export { routeShape } from './inbound/route-shape.js';
+export type { InboundVerdict, LeaseHold } from './inbound/verdict.js';
+export { refusalResponse, releaseVerdict } from './inbound/verdict.js';
 // limits
 export type { LimitState } from './limits/algorithms.js';
 export { stateExpiresAtEpochMs, stepPolicy } from './limits/algorithms.js';
@@ -76,6 +87,9 @@ export type {
   StoreErrorPolicy,
 } from './limits/types.js';
 export { ALGORITHMS } from './limits/types.js';
+// inbound: the middleware's options (the middleware are in sluice/express, sluice/fastify, sluice/hono)
+export type { KeyFunction, RateLimitOptions } from './middleware/core.js';
+// observability (continued): metrics, call logs, budgets view
 export type {
   BudgetsView,
   BudgetView,

@@ -35,7 +35,7 @@ export function unitsOf(cost: Cost, unit: LimitUnit): number {
 
 function seedEstimate(configured: ConfiguredLimit, nowEpochMs: number): LimitEstimate {
   const bucket = configured.model === 'bucket';
-  const capacity = bucket ? Math.max(configured.limit, configured.burst ?? configured.limit) : configured.limit;
+  const capacity = bucket ? (configured.burst ?? configured.limit) : configured.limit;
   return {
     name: configured.name,
     unit: configured.unit,
@@ -58,6 +58,7 @@ function seedEstimate(configured: ConfiguredLimit, nowEpochMs: number): LimitEst
     windowOpenedAfterEpochMs: null,
     windowOpenedByEpochMs: null,
     windowLastCountedSendEpochMs: null,
+    windowRoundingRefuted: false,
     returnsAtEpochMs: [],
     returnsFromEpochMs: [],
     refillSample: null,
@@ -96,7 +97,7 @@ function advanceEstimate(estimate: LimitEstimate, state: BudgetState, nowEpochMs
     }
     if (estimate.windowBounds !== null) {
       // A window that starts with the first call after the last one ended (GitHub's): this call opens it.
-      estimate.resetAtEpochMs = nowEpochMs + estimate.windowBounds.highMs;
+      estimate.resetAtEpochMs = nowEpochMs + longestWindow(estimate, estimate.windowBounds);
     } else if (estimate.windowMs !== null) {
       const windowsPassed = Math.floor((nowEpochMs - reset) / estimate.windowMs) + 1;
       estimate.resetAtEpochMs = reset + windowsPassed * estimate.windowMs;
@@ -349,6 +350,7 @@ function createLearnedEstimate(limit: SignalLimit, model: 'window' | 'bucket', n
     windowOpenedAfterEpochMs: null,
     windowOpenedByEpochMs: null,
     windowLastCountedSendEpochMs: null,
+    windowRoundingRefuted: false,
     returnsAtEpochMs: [],
     returnsFromEpochMs: [],
     refillSample: null,
@@ -403,8 +405,19 @@ function learnWindowPhase(
     estimate.windowLastCountedSendEpochMs = Math.max(lastCounted ?? sentAtEpochMs, sentAtEpochMs);
   }
   if (estimate.windowBounds === null || estimate.windowOpenedByEpochMs === null) return statedReset;
-  const learnedEnd = estimate.windowOpenedByEpochMs + estimate.windowBounds.highMs;
+  const learnedEnd = estimate.windowOpenedByEpochMs + longestWindow(estimate, estimate.windowBounds);
   return statedReset === null ? learnedEnd : Math.min(statedReset, learnedEnd);
+}
+
+/** Slack over a whole-second window length for the time a call takes to reach the provider. */
+const ROUNDED_WINDOW_SLACK_MS = 10;
+
+/** The longest the window can be: the bounds' high end, or the one whole second they allow (see windowRoundingRefuted). */
+function longestWindow(estimate: LimitEstimate, bounds: { lowMs: number; highMs: number }): number {
+  if (estimate.windowRoundingRefuted) return bounds.highMs;
+  const first = Math.ceil(bounds.lowMs / 1000) * 1000;
+  const onlyOne = first > 0 && first <= bounds.highMs && first + 1000 > bounds.highMs;
+  return onlyOne ? Math.min(bounds.highMs, first + ROUNDED_WINDOW_SLACK_MS) : bounds.highMs;
 }
 
 /** Folds one reported window limit in: newer replies set what is left, older ones may only lower it. */
@@ -431,6 +444,10 @@ function foldWindowLimit(
     // Two consecutive resets tell the window's length (close enough: the next reply corrects the reset itself).
     const gap = reportedReset - knownReset;
     if (estimate.windowMs === null || gap < estimate.windowMs) estimate.windowMs = gap;
+  }
+  if (rejected && estimate.windowBounds !== null && !estimate.windowRoundingRefuted) {
+    // Refused while the window was taken to be a whole number of seconds: it is not; trust only the bounds.
+    estimate.windowRoundingRefuted = longestWindow(estimate, estimate.windowBounds) < estimate.windowBounds.highMs;
   }
   if (rejected && statedReset !== null && statedReset <= nowEpochMs && limit.remaining === 0) {
     // Refused although the stated reset has passed: the provider rounds its reset down; wait a little longer.

@@ -50,6 +50,11 @@ export interface LimitEstimate {
   /** The latest send time of a call the current window is known to have counted: it ends after that. */
   windowLastCountedSendEpochMs: number | null;
   /**
+   * Windows are nearly always whole seconds long: when the bounds leave one whole second possible, the length is
+   * taken to be it — until a refusal proves otherwise, after which only the bounds are trusted.
+   */
+  windowRoundingRefuted: boolean;
+  /**
    * sliding: units spent by answered calls, oldest first (at most `limit`): each comes back somewhere between its
    * call's send time and its answer time, plus the window. `returnsAtEpochMs` holds the latest, `returnsFromEpochMs`
    * the earliest of those times.
@@ -103,7 +108,7 @@ export interface ConfiguredLimit {
   limit: number;
   /** window: its length (windows aligned to the epoch); bucket: limit / windowMs is the refill rate. */
   windowMs: number;
-  /** bucket: its size when larger than `limit` (a token bucket's burst). */
+  /** bucket: its size (a token bucket's burst); default `limit`. */
   burst?: number;
 }
 
@@ -165,6 +170,11 @@ export interface BudgetStore {
   observe(observation: Observation, settlement?: Settlement): Promise<void>;
   /** A snapshot of every budget, for the admin view and tests. */
   snapshot(): Promise<Record<string, BudgetState>>;
+  /**
+   * Optional: calls `listener` whenever budgets may have changed (a reply folded in, a slot freed), so that waiting
+   * callers re-check at once instead of at their next poll. Returns the function that unsubscribes.
+   */
+  onChange?(listener: () => void): () => void;
   close(): Promise<void>;
 }
 

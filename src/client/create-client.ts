@@ -5,26 +5,37 @@
  */
 import type { Agent, Dispatcher } from 'undici';
 import type { BudgetStore } from '../budget/types.js';
-import { InvalidOptionError } from '../errors.js';
-import { createPipeline, type Pipeline, type PipelineOptions } from '../pipeline/create-pipeline.js';
+import { normalizeUpstreamOptions } from '../config/upstream.js';
+import type { ClientOptionsInput } from '../config/upstream-schema.js';
+import { createPipeline, type Pipeline } from '../pipeline/create-pipeline.js';
+import type { EventBus } from '../pipeline/events.js';
+import type { Stage } from '../pipeline/stage.js';
 import { createAgent } from '../pipeline/transport.js';
+import { pipelineOptionsFromUpstream } from '../pipeline/upstream-options.js';
 import type { Scheduler } from '../time.js';
 import { callFromDispatch, playReply } from './dispatcher-adapter.js';
 import { callFromFetch, pathUnderBase, responseFromReply, type SluiceRequestInit } from './fetch-adapter.js';
 
-export interface ClientOptions
-  extends Omit<PipelineOptions, 'upstream' | 'baseUrl' | 'dispatcher' | 'store' | 'clock'> {
-  baseUrl: string;
+/**
+ * The same options as one upstream of the gateway's config (validated by the same schema), with `baseUrl` in
+ * place of `url`, plus what only code can pass.
+ */
+export type ClientOptions = ClientOptionsInput & {
   /** The upstream's name in budgets, events and errors. Default: the base URL's host. */
   name?: string;
+  /** Where budgets live: memory (default) or a shared store (Redis). */
   store?: BudgetStore;
+  /** An injected clock (tests). */
   clock?: Scheduler;
   /** Sends the attempts. Default: a keep-alive Agent owned (and closed) by the client. */
   dispatcher?: Dispatcher;
+  /** Where call events go (metrics, logs). */
+  events?: EventBus;
   /** The tenant whose credential and budget calls use when they do not say. */
   tenant?: string;
-  connectTimeoutMs?: number;
-}
+  /** Stages to run before retry (caching, coalescing, batching). */
+  outerStages?: readonly Stage[];
+};
 
 export interface ClientStats {
   upstream: string;
@@ -41,35 +52,21 @@ export interface SluiceClient {
   close(): Promise<void>;
 }
 
-function parseBaseUrl(baseUrl: unknown): URL {
-  let url: URL;
-  try {
-    url = new URL(String(baseUrl));
-  } catch {
-    throw new InvalidOptionError('baseUrl', `expected an absolute http(s) URL, got ${JSON.stringify(baseUrl)}`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new InvalidOptionError('baseUrl', `expected an http(s) URL, got ${url.protocol} in ${url.href}`);
-  }
-  if (url.username || url.password) {
-    throw new InvalidOptionError('baseUrl', 'must not carry credentials; give them as headers instead');
-  }
-  return url;
-}
-
 export function createClient(options: ClientOptions): SluiceClient {
   if (typeof options !== 'object' || options === null) {
-    throw new InvalidOptionError('options', 'expected an object with at least { baseUrl }');
+    throw new TypeError('createClient: expected an options object with at least { baseUrl }');
   }
-  const baseUrl = parseBaseUrl(options.baseUrl);
-  const upstream = options.name ?? baseUrl.host;
-  const ownsAgent = options.dispatcher === undefined;
-  const agent = options.dispatcher ?? createAgent({ connectTimeoutMs: options.connectTimeoutMs });
-  const clock = options.clock;
+  const { name, store, clock, dispatcher: givenDispatcher, events, tenant, outerStages, ...input } = options;
+  const upstreamOptions = normalizeUpstreamOptions(input, 'createClient');
+  const baseUrl = new URL(upstreamOptions.url);
+  const upstream = name ?? baseUrl.host;
+  const ownsAgent = givenDispatcher === undefined;
+  const agent = givenDispatcher ?? createAgent({ connectTimeoutMs: upstreamOptions.timeouts.connectMs });
   const now = () => (clock ?? { now: Date.now }).now();
-  const maxReplayBytes = options.retry === false ? 0 : (options.retry?.maxReplayBytes ?? 1024 * 1024);
-  const { baseUrl: _base, name: _name, dispatcher: _dispatcher, tenant, connectTimeoutMs: _timeout, ...rest } = options;
-  const pipeline = createPipeline({ ...rest, upstream, baseUrl: baseUrl.href, dispatcher: agent });
+  const maxReplayBytes = upstreamOptions.retry.maxReplayBytes;
+  const pipeline = createPipeline(
+    pipelineOptionsFromUpstream(upstream, upstreamOptions, { dispatcher: agent, store, clock, events, outerStages }),
+  );
   let calls = 0;
   let failed = 0;
 

@@ -84,7 +84,9 @@ const ruleSchema = options(
     name: policyName().optional().describe('Names the rule in RateLimit-ConfigPolicy fields. Default: the rule’s by.'),
     by: oneOf(INBOUND_KEYS)
       .optional()
-      .describe('What is limited: key, tenant, ip (IPv6 by /64), route or plan. Default key.'),
+      .describe(
+        'What each limit is kept per: key, tenant, ip (IPv6 by /64), route (the upstream, method and path with ids replaced) or plan; callers without a key, tenant or plan by ip. Default key.',
+      ),
     upstreams: z
       .array(name('an upstream name'), { error: (issue) => expectedMessage('a list of upstream names', issue.input) })
       .optional()

@@ -88,7 +88,7 @@ const SCRIPT = `
     return parts.length ? parts.join(', ') : '0';
   }
   function budgetRows(body, budget) {
-    var tenant = budget.tenant === null ? '\\u2014' : budget.tenant;
+    var tenant = budget.tenant === null ? '\\u2014' : budget.tenant === '*' ? 'all (shared)' : budget.tenant;
     var cooling = budget.coolDownAfterMs > 0 ? duration(budget.coolDownAfterMs) : '';
     var limits = budget.limits.length ? budget.limits : [null];
     limits.forEach(function (limit) {

@@ -35,7 +35,10 @@ export interface LimitView {
 }
 
 export interface BudgetView {
-  /** The tenant whose credential the budget belongs to (null: calls without a tenant). */
+  /**
+   * Whose credential the budget belongs to: a tenant's name, `default` (the upstream's default credential), `*` for
+   * limits shared by every credential (`scope: upstream`), null for calls without a tenant or credential.
+   */
   tenant: string | null;
   /** `credential` for the credential's budget, else the narrower one: `resource:core`, `bucket:<id>`, `route:<name>`. */
   budget: string;

@@ -8,6 +8,7 @@ import { InvalidOptionError } from '../errors.js';
 import { isCallFailed } from '../pipeline/errors.js';
 import type { CallEvent, CallEventListener, EventBus } from '../pipeline/events.js';
 import { TransportError } from '../pipeline/transport.js';
+import { createBusSubscriptions } from './bus-subscriptions.js';
 import { createPathRedactor, scrubSecrets } from './redact.js';
 import { type SignalSummary, summarizeSignal } from './signal-summary.js';
 
@@ -38,7 +39,10 @@ export interface CallLogLine {
 }
 
 export interface CallLogger {
-  /** Logs the pipeline's attempts and local rejections; returns the function that stops. */
+  /**
+   * Logs the pipeline's attempts and local rejections; returns the function that stops. Pipelines sharing one event
+   * bus (the gateway's) are listened to once.
+   */
   watch(pipeline: { readonly events: EventBus }): () => void;
   /** The listener itself, for a bus shared by several pipelines. */
   readonly listener: CallEventListener;
@@ -106,13 +110,14 @@ export function createCallLogger(logger: Logger, options: CallLoggerOptions = {}
     logger[level](lineOf(event), event.kind === 'attempt' ? ATTEMPT_MESSAGE : REJECTED_MESSAGE);
   };
 
+  const subscriptions = createBusSubscriptions(listener);
   return {
     listener,
     watch(pipeline) {
       if (typeof pipeline?.events?.subscribe !== 'function') {
         throw new InvalidOptionError('pipeline', 'expected a pipeline (with an events bus)');
       }
-      return pipeline.events.subscribe(listener);
+      return subscriptions.hold(pipeline.events);
     },
   };
 }

@@ -2,7 +2,11 @@
  * Label values with bounded cardinality: every distinct value is a time series Prometheus keeps forever, so values
  * that grow with traffic (paths, callers' keys, unknown tenants, nonsense statuses) are folded into one.
  */
+import { DEFAULT_CREDENTIAL } from '../config/upstream-schema.js';
 import { InvalidOptionError } from '../errors.js';
+
+/** The tenant part of the key of budgets every credential shares (limits with `scope: upstream`). */
+export const SHARED_BUDGET_TENANT = '*';
 
 /** Tenants beyond the configured ones (or the first `maxTenants` seen) share this label. */
 export const OTHER_TENANT = 'other';
@@ -34,15 +38,18 @@ export function createTenantLabeler(options: TenantLabelOptions = {}): (tenant: 
   if (!Number.isSafeInteger(maxTenants) || maxTenants < 0) {
     throw new InvalidOptionError('maxTenants', `expected a whole number, 0 or more, got ${JSON.stringify(maxTenants)}`);
   }
-  const known = new Set(tenants ?? []);
+  // Budgets shared by every credential, and the upstream's default credential, always keep their names.
+  const known = new Set([SHARED_BUDGET_TENANT, DEFAULT_CREDENTIAL, ...(tenants ?? [])]);
   const fixed = tenants !== undefined;
+  let learned = 0;
   return (tenant) => {
     if (tenant === undefined || tenant === null || tenant === '') return '';
     // Events are typed, but a label that is not a string would make every later scrape throw.
     if (typeof tenant !== 'string') return OTHER_TENANT;
     if (known.has(tenant)) return tenant;
-    if (fixed || known.size >= maxTenants) return OTHER_TENANT;
+    if (fixed || learned >= maxTenants) return OTHER_TENANT;
     known.add(tenant);
+    learned++;
     return tenant;
   };
 }

@@ -10,6 +10,7 @@ import { InvalidOptionError } from '../errors.js';
 import type { CallEvent, CallEventListener, EventBus } from '../pipeline/events.js';
 import { type Clock, systemClock } from '../time.js';
 import { budgetFamily, type ObservedPipeline, type UpstreamView, viewPipeline } from './budget-view.js';
+import { createBusSubscriptions } from './bus-subscriptions.js';
 import { createTenantLabeler, statusLabel, type TenantLabelOptions } from './labels.js';
 import {
   createRecentTraffic,
@@ -394,6 +395,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     if (event.kind === 'attempt') onAttempt(event);
     else onCall(event);
   };
+  const subscriptions = createBusSubscriptions(listener);
 
   return {
     registry,
@@ -417,7 +419,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
         throw new InvalidOptionError('maxQueueDepth', `expected a whole number of calls, got ${maxQueueDepth}`);
       }
       trafficOf(pipeline.upstream);
-      const stopListening = pipeline.events.subscribe(listener);
+      const stopListening = subscriptions.hold(pipeline.events);
       const unsubscribe = () => {
         if (watched.get(pipeline)?.unsubscribe !== unsubscribe) return;
         stopListening();

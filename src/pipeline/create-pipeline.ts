@@ -6,22 +6,25 @@
  */
 import type { Dispatcher } from 'undici';
 import { createMemoryBudgetStore } from '../budget/memory-store.js';
-import { type BudgetPolicy, type BudgetStore, type ConfiguredLimit, defaultBudgetPolicy } from '../budget/types.js';
+import { type BudgetPolicy, type BudgetStore, defaultBudgetPolicy } from '../budget/types.js';
+import type { UpstreamRoute } from '../config/routes.js';
 import { createRetryBudget, type RetryBudgetOptions } from '../retry/budget.js';
 import { createRetryPolicy, type RetryPolicyOptions } from '../retry/policy.js';
 import { parseRateLimit } from '../signals/parse.js';
 import type { Dialect } from '../signals/types.js';
 import { type Scheduler, systemClock } from '../time.js';
 import { type BreakerOptions, type BreakerStage, createBreakerStage } from './breaker.js';
-import { createBudgetKeying, type RouteBucketRule } from './budget-keys.js';
+import { createBudgetKeying } from './budget-keys.js';
+import type { ConfiguredBudgets } from './configured-limits.js';
 import { createEventBus, type EventBus } from './events.js';
 import { createObserveStage } from './observe.js';
 import { createPacerStage } from './pacer.js';
+import { createPrepareStage, type PrepareOptions } from './prepare.js';
 import { createQueueStage, type QueueOptions, type QueueStage } from './queue.js';
 import { createRetryStage } from './retry.js';
-import { actualCostOf, limitModelOf, resourceHintFor, signalMayBeInBody } from './signal-reading.js';
+import { actualCostOf, limitModelOf, resourceHint, signalMayBeInBody } from './signal-reading.js';
 import { type Call, composeStages, type Next, type Reply, type Stage } from './stage.js';
-import { createTransport } from './transport.js';
+import { createTransport, failureToCallError, TransportError } from './transport.js';
 
 export interface PipelineRetryOptions extends RetryPolicyOptions {
   budget?: RetryBudgetOptions;
@@ -34,6 +37,8 @@ export interface PipelineOptions {
   baseUrl: string;
   /** Sends one attempt; a keep-alive undici Agent by default. */
   dispatcher: Pick<Dispatcher, 'request'>;
+  /** Replaces the transport built over `dispatcher` and `baseUrl` (the gateway's balancer over several endpoints). */
+  transport?: Next;
   dialect?: Dialect;
   /** Where budgets live: memory (default) or a shared store. */
   store?: BudgetStore;
@@ -42,11 +47,12 @@ export interface PipelineOptions {
    * and a shared store keeps its own time.
    */
   clock?: Scheduler;
-  /** Limits of each credential's budget, configured or from a preset. */
-  limits?: readonly ConfiguredLimit[];
-  /** Limits of configured route buckets, by bucket name. */
-  bucketLimits?: Readonly<Record<string, readonly ConfiguredLimit[]>>;
-  routes?: readonly RouteBucketRule[];
+  /** Limits configured (or from a preset), grouped by the budget they belong to. */
+  configured?: ConfiguredBudgets;
+  /** Route buckets and costs. */
+  routes?: readonly UpstreamRoute[];
+  /** Headers, User-Agent and per-tenant credentials to put on every call. */
+  prepare?: Omit<PrepareOptions, 'upstream' | 'routes'>;
   majorParameters?: readonly string[];
   pacing?: Partial<BudgetPolicy>;
   retry?: PipelineRetryOptions | false;
@@ -83,11 +89,11 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   const policy: BudgetPolicy = { ...defaultBudgetPolicy, ...options.pacing };
   const keying = createBudgetKeying({
     upstream: options.upstream,
-    credentialLimits: options.limits,
-    bucketLimits: options.bucketLimits,
+    configured: options.configured,
     routes: options.routes,
     majorParameters: options.majorParameters,
-    resourceHint: resourceHintFor(dialect),
+    resourceHint,
+    dialect,
   });
 
   const events = options.events ?? createEventBus();
@@ -97,6 +103,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   const stages: Stage[] = [
     createObserveStage(events, 'call', options.upstream, scheduler),
     ...(options.outerStages ?? []),
+    createPrepareStage({ upstream: options.upstream, routes: options.routes, ...options.prepare }),
   ];
   if (options.retry !== false) {
     const { budget, idempotencyKey, ...retryPolicy } = options.retry ?? {};
@@ -128,7 +135,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       modelOf: limitModelOf,
       actualCost: (reply) => actualCostOf(dialect, reply),
       passTime: options.clock !== undefined,
-      subscribe: memoryStore?.onChange,
+      subscribe: store.onChange?.bind(store),
     }),
   );
   const breaker =
@@ -141,14 +148,22 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         });
   if (breaker) stages.push(breaker);
   stages.push(createObserveStage(events, 'attempt', options.upstream, scheduler));
-  const transport: Next = createTransport({
-    upstream: options.upstream,
-    baseUrl: options.baseUrl,
-    dispatcher: options.dispatcher,
-    headersTimeoutMs: options.timeouts?.headersMs,
-    bodyTimeoutMs: options.timeouts?.bodyMs,
-  });
-  const handle = composeStages(stages, transport);
+  const transport: Next =
+    options.transport ??
+    createTransport({
+      upstream: options.upstream,
+      baseUrl: options.baseUrl,
+      dispatcher: options.dispatcher,
+      headersTimeoutMs: options.timeouts?.headersMs,
+      bodyTimeoutMs: options.timeouts?.bodyMs,
+    });
+  const composed = composeStages(stages, transport);
+  // With retries off, a transport failure reaches the caller unretried: as the same typed error the retry stage
+  // gives when it stops.
+  const handle = (call: Call) =>
+    composed(call).catch((error: unknown) => {
+      throw error instanceof TransportError ? failureToCallError(options.upstream, error) : error;
+    });
 
   return {
     upstream: options.upstream,

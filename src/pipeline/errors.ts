@@ -8,6 +8,7 @@ export type CallFailureReason =
   | 'deadline' // the budget cannot serve the call before its deadline
   | 'queue-full' // the queue for this budget is at its bound
   | 'aborted' // the caller aborted
+  | 'no-credential' // the call's tenant has no credential for the upstream
   | 'quota-exhausted' // the provider said nothing can succeed before a time it did not state (spend cap)
   | 'retry-after-too-long' // the provider asked for a wait longer than the configured cap
   | 'circuit-open' // the breaker is open for this upstream
@@ -20,6 +21,7 @@ const STATUS_BY_REASON: Record<CallFailureReason, number> = {
   deadline: 429,
   'queue-full': 429,
   aborted: 499,
+  'no-credential': 403,
   'quota-exhausted': 429,
   'retry-after-too-long': 429,
   'circuit-open': 503,

@@ -14,6 +14,7 @@ const LOCAL_REASONS: ReadonlySet<CallFailureReason> = new Set<CallFailureReason>
   'deadline',
   'queue-full',
   'aborted',
+  'no-credential',
   'quota-exhausted',
   'retry-after-too-long',
   'circuit-open',

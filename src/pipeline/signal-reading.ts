@@ -36,8 +36,7 @@ function githubResource(_method: string, segments: readonly string[]): string | 
   return 'core';
 }
 
-export function resourceHintFor(
-  dialect: Dialect,
-): ((method: string, segments: readonly string[]) => string | null) | undefined {
-  return dialect === 'github' ? githubResource : undefined;
+/** The resource a route most likely draws on, for the dialects that key limits by resource. */
+export function resourceHint(dialect: string, method: string, segments: readonly string[]): string | null {
+  return dialect === 'github' ? githubResource(method, segments) : null;
 }

@@ -24,6 +24,8 @@ export interface CallNotes {
   attempts: number;
   /** Set by the queue: the pacer calls it once the call is admitted, so the next queued call may ask. */
   onAdmitted?: () => void;
+  /** Whose credential the call uses (a tenant's name, or "default"): budgets are kept per credential. */
+  credential?: string;
   /** Where the call's budget is kept (computed by the budget stage, read by the pacer and observe). */
   budgetKeys?: string[];
   /** RFC 9211 Cache-Status value when the cache stage answered or revalidated. */

@@ -122,10 +122,16 @@ describe('createClient().fetch', () => {
     expect(error.reason).toBe('aborted');
   });
 
-  it('rejects a bad base URL with an error naming the option', () => {
-    expect(() => createClient({ baseUrl: 'not a url' })).toThrow(/^baseUrl: expected an absolute http\(s\) URL/);
-    expect(() => createClient({ baseUrl: 'ftp://example.com' })).toThrow(/baseUrl: expected an http\(s\) URL/);
-    expect(() => createClient({ baseUrl: 'https://user:secret@example.com' })).toThrow(/must not carry credentials/);
+  it('rejects bad options with errors naming each option, as the gateway config does', () => {
+    expect(() => createClient({ baseUrl: 'not a url' })).toThrow(
+      /createClient\.baseUrl: expected an absolute http\(s\) URL/,
+    );
+    expect(() => createClient({ baseUrl: 'ftp://example.com' })).toThrow(/createClient\.baseUrl: expected an http/);
+    expect(() => createClient({ baseUrl: 'https://user:secret@example.com' })).toThrow(/must not contain credentials/);
+    expect(() => createClient({ baseUrl: 'https://user:secret@example.com' })).not.toThrow(/secret/);
+    expect(() => createClient({ baseUrl: 'https://example.com', retry: { attempts: 0 } })).toThrow(
+      /createClient\.retry\.attempts: expected a positive integer, got 0/,
+    );
   });
 });
 

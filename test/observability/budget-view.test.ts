@@ -27,6 +27,10 @@ describe('parseBudgetKey', () => {
       tenant: 'bot',
       budget: 'bucket:abcd:1234',
     });
+    // Limits every credential shares (scope: upstream), and the upstream's default credential.
+    expect(parseBudgetKey('api', 'api|*')).toEqual({ tenant: '*', budget: 'credential' });
+    expect(parseBudgetKey('api', 'api|*|route:search')).toEqual({ tenant: '*', budget: 'route:search' });
+    expect(parseBudgetKey('api', 'api|default')).toEqual({ tenant: 'default', budget: 'credential' });
     expect(parseBudgetKey('github', 'githubber|acme')).toBeNull();
     expect(parseBudgetKey('github', 'openai|acme')).toBeNull();
   });

@@ -285,6 +285,21 @@ describe('createCallLogger lines', () => {
     ]);
   });
 
+  it('listens once to a bus that several pipelines share (the gateway’s), until the last stops', () => {
+    const bus = createEventBus();
+    const { logger, lines } = memoryLogger();
+    const callLogger = createCallLogger(logger);
+    const stopGithub = callLogger.watch({ events: bus });
+    const stopOpenai = callLogger.watch({ events: bus });
+    bus.emit(attemptEvent({ path: '/one' }));
+    stopGithub();
+    stopGithub();
+    bus.emit(attemptEvent({ path: '/two' }));
+    stopOpenai();
+    bus.emit(attemptEvent({ path: '/three' }));
+    expect(lines().map((line) => line.path)).toEqual(['/one', '/two']);
+  });
+
   it('refuses what is not a logger or a list', () => {
     expect(() => createCallLogger({} as never)).toThrow(/logger: expected a pino logger/);
     const { logger } = memoryLogger();

@@ -145,7 +145,7 @@ describe('createMetrics on a real pipeline', () => {
   it('shows the breaker opening on 5xx, and the calls it refuses', async () => {
     const { clock, upstream, client } = await limited(
       { limit: 100, windowMs: 60_000 },
-      { retry: false, breaker: { consecutiveFailures: 2, openFor: '30s' } },
+      { retry: { attempts: 1 }, breaker: { consecutiveFailures: 2, openFor: '30s' } },
     );
     const metrics = createMetrics({ clock });
     metrics.watch(client.pipeline);
@@ -230,6 +230,13 @@ describe('createMetrics labels', () => {
     const exposition = await scrape(metrics);
     const tenants = exposition.find('sluice_calls_total').map((sample) => [sample.labels.tenant, sample.value]);
     expect(Object.fromEntries(tenants)).toEqual({ acme: 1, globex: 1, other: 2, '': 1 });
+  });
+
+  it('keeps the names of the default credential and of budgets every credential shares', async () => {
+    const metrics = createMetrics({ tenants: ['acme'] });
+    for (const tenant of ['default', '*']) metrics.listener(event({ tenant }));
+    const exposition = await scrape(metrics);
+    expect(exposition.find('sluice_calls_total').map((sample) => sample.labels.tenant)).toEqual(['default', '*']);
   });
 
   it('bounds tenants it was not told of to the first maxTenants seen', async () => {
