@@ -15,6 +15,7 @@ import type { Dialect } from '../signals/types.js';
 import { type Scheduler, systemClock } from '../time.js';
 import { type BreakerOptions, type BreakerStage, createBreakerStage } from './breaker.js';
 import { createBudgetKeying } from './budget-keys.js';
+import { createClockOffsetEstimate } from './clock-offset.js';
 import type { ConfiguredBudgets } from './configured-limits.js';
 import { createEventBus, type EventBus } from './events.js';
 import { createObserveStage } from './observe.js';
@@ -97,8 +98,11 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   });
 
   const events = options.events ?? createEventBus();
-  const readSignal = (reply: { status: number; headers: Reply['headers']; body?: string }, nowEpochMs: number) =>
-    parseRateLimit(reply, { dialect, now: nowEpochMs });
+  const clockOffset = createClockOffsetEstimate();
+  const readSignal = (reply: { status: number; headers: Reply['headers']; body?: string }, nowEpochMs: number) => {
+    clockOffset.observe(reply.headers.date, nowEpochMs);
+    return parseRateLimit(reply, { dialect, now: nowEpochMs, clockOffsetMs: clockOffset.offsetMs() });
+  };
 
   const stages: Stage[] = [
     createObserveStage(events, 'call', options.upstream, scheduler),

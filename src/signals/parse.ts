@@ -75,7 +75,7 @@ export function parseRateLimit(response: ResponseLike, options: ParseOptions = {
     );
   }
   try {
-    return readResponse(response, dialect, Math.floor(now));
+    return readResponse(response, dialect, Math.floor(now), options.clockOffsetMs);
   } catch {
     // Only reachable through hostile objects (a body whose getters throw, a Proxy): the readers themselves do
     // not throw on any value (see the property test). A response that cannot be read says nothing.
@@ -84,12 +84,20 @@ export function parseRateLimit(response: ResponseLike, options: ParseOptions = {
 }
 
 /** parseRateLimit without its last-resort guard, for the property test that proves the guard is not needed. */
-export function readResponse(response: unknown, dialect: Dialect, now: number): RateLimitSignal {
+export function readResponse(
+  response: unknown,
+  dialect: Dialect,
+  now: number,
+  clockOffsetMs?: number,
+): RateLimitSignal {
   const record = asRecord(response);
   const status = statusOf(record?.status);
   const headers = normalizeHeaders(record?.headers);
   const body = createBodyView(plainBody(record?.body));
-  const frame = createTimeFrame(now, headers.get('date'));
+  const frame =
+    clockOffsetMs !== undefined && Number.isFinite(clockOffsetMs)
+      ? { nowEpochMs: now, serverNowEpochMs: now + Math.round(clockOffsetMs) }
+      : createTimeFrame(now, headers.get('date'));
   const chosen = dialect === 'auto' ? detectFromResponse(headers, body, status) : dialect;
   const reading = READERS[chosen]({ status, headers, body, frame });
   const limits = reading.limits.length > 0 ? reading.limits : fallbackLimits(chosen, headers, frame);

@@ -104,4 +104,9 @@ export interface ParseOptions {
   dialect?: Dialect;
   /** Local time in epoch ms (defaults to Date.now()). A `Date` header on the response corrects for skew. */
   now?: number;
+  /**
+   * The server's clock minus the local one, when the caller knows it better than one `Date` header can tell (the
+   * pipeline estimates it over many replies). When given, absolute resets are placed with it and `Date` is ignored.
+   */
+  clockOffsetMs?: number;
 }

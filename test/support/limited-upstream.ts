@@ -51,7 +51,7 @@ export async function startLimitedUpstream(options: {
     });
     const scripted = state.script.shift();
     if (scripted) {
-      response.writeHead(scripted.status, scripted.headers ?? {});
+      response.writeHead(scripted.status, { date: new Date(now).toUTCString(), ...scripted.headers });
       response.end(scripted.body ?? '');
       return;
     }
