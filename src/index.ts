@@ -35,6 +35,9 @@ export { normalizeUpstreamOptions, UPSTREAM_DEFAULTS } from './config/upstream.j
 export type { ClientOptionsInput, UpstreamOptionsInput } from './config/upstream-schema.js';
 export { clientOptionsSchema, DEFAULT_CREDENTIAL, upstreamOptionsSchema } from './config/upstream-schema.js';
 export { InvalidOptionError, SluiceError } from './errors.js';
+// observability: metrics, call logs, the admin listener and the dashboard
+export type { AdminAction, AdminServer, AdminServerOptions, Readiness } from './gateway/admin.js';
+export { createAdminServer } from './gateway/admin.js';
 // inbound: limits on your own API's callers (the gateway's rules, RateLimit fields, problems; middleware types)
 export { clientAddressKey } from './inbound/address.js';
 export type { InboundConfig, InboundLimits, InboundLimitsOptions, InboundSubject } from './inbound/engine.js';
@@ -86,6 +89,31 @@ export type {
 export { ALGORITHMS } from './limits/types.js';
 // inbound: the middleware's options (the middleware are in sluice/express, sluice/fastify, sluice/hono)
 export type { KeyFunction, RateLimitOptions } from './middleware/core.js';
+// observability (continued): metrics, call logs, budgets view
+export type {
+  BudgetsView,
+  BudgetView,
+  LimitView,
+  ObservedPipeline,
+  UpstreamView,
+} from './observability/budget-view.js';
+export { viewBudgets } from './observability/budget-view.js';
+export type { CallLogger, CallLoggerOptions, CallLogLine } from './observability/call-logger.js';
+export { createCallLogger } from './observability/call-logger.js';
+export type {
+  Metrics,
+  MetricsOptions,
+  StatsView,
+  UpstreamStats,
+  WatchedPipeline,
+  WatchOptions,
+} from './observability/metrics.js';
+export { createMetrics } from './observability/metrics.js';
+export type { LatencySummary, RecentStats } from './observability/recent-stats.js';
+export type { PathRedactionOptions, PathRedactor } from './observability/redact.js';
+export { createPathRedactor, looksLikeCredential } from './observability/redact.js';
+export type { SignalSummary } from './observability/signal-summary.js';
+export { summarizeSignal } from './observability/signal-summary.js';
 // pipeline: breaker, events, observe, queue (Biome sorts exports, so these sit among the others)
 export type { BreakerDependencies, BreakerOptions, BreakerStage, BreakerStateChange } from './pipeline/breaker.js';
 export { createBreakerStage } from './pipeline/breaker.js';
