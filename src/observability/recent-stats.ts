@@ -81,8 +81,9 @@ export function latencyBin(durationMs: number): number {
   return Math.min(BINS - 1, 1 + Math.floor(Math.log(durationMs) / LOG_RATIO));
 }
 
-/** The value a bin stands for: the geometric middle of its range, in whole milliseconds. */
+/** The value a bin stands for: the geometric middle of its range, in whole milliseconds (the last: its floor). */
 export function binValueMs(bin: number): number {
+  if (bin >= BINS - 1) return MAX_TRACKED_MS;
   return bin === 0 ? 0 : Math.round(BIN_RATIO ** (bin - 0.5));
 }
 
