@@ -146,6 +146,11 @@ export function decideStore(input: StoreInput): StoreDecision {
   }
   const revalidateAlways = !overriding && directives.has('no-cache');
   const lifetimeMs = revalidateAlways ? 0 : (stated ?? rule.ttlMs);
+  const validator = hasValidator(headers);
+  if (lifetimeMs === 0 && !validator) {
+    // Never fresh and nothing to revalidate with: keeping it would only ever serve it stale.
+    return { store: false, reason: 'the reply is never fresh (no max-age, Expires or ttl) and has no validator' };
+  }
   // must-revalidate (and, for a shared entry, proxy-revalidate and s-maxage) forbid any use of a stale entry.
   const neverStale =
     revalidateAlways ||
@@ -164,7 +169,7 @@ export function decideStore(input: StoreInput): StoreDecision {
     revalidateAlways,
     neverStale,
   };
-  const keepUntilEpochMs = keepUntil(freshness, hasValidator(headers) ? rule.keepStaleMs : 0);
+  const keepUntilEpochMs = keepUntil(freshness, validator ? rule.keepStaleMs : 0);
   if (keepUntilEpochMs <= input.responseAtEpochMs) {
     return { store: false, reason: 'the reply is stale on arrival and has no validator to revalidate it with' };
   }

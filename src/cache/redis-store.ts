@@ -76,6 +76,24 @@ export function createRedisCacheStore(options: RedisCacheStoreOptions): CacheSto
   // Without a listener, a connection error would be thrown as an unhandled 'error' event.
   if (owned) client.on('error', onError);
   const prefix = `${options.keyPrefix ?? 'sluice:'}cache:`;
+  // Without an offline queue, commands sent before the first connection is up fail at once: the first calls wait
+  // for it (at most commandTimeoutMs). Later outages are not waited for; they are misses.
+  let connecting: Promise<void> | null =
+    client.status === 'ready'
+      ? null
+      : new Promise<void>((resolve) => {
+          const done = () => {
+            clearTimeout(timer);
+            client.off('ready', done);
+            client.off('error', done);
+            connecting = null;
+            resolve();
+          };
+          const timer = setTimeout(done, timeoutMs);
+          timer.unref?.();
+          client.once('ready', done);
+          client.once('error', done);
+        });
 
   const slotOf = (resource: CacheResource) => `{${digest(`${resource.upstream} ${resource.path}`)}}`;
   const entryKeyOf = (key: string) => `${prefix}${slotOf(resourceOfKey(key))}:e:${digest(key)}`;
@@ -86,6 +104,7 @@ export function createRedisCacheStore(options: RedisCacheStoreOptions): CacheSto
   async function guarded<T>(operation: () => Promise<T>, fallback: T): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     try {
+      if (connecting) await connecting;
       if (owned) return await operation();
       // A shared client may queue commands while disconnected: bound the wait here too.
       const timeout = new Promise<never>((_, reject) => {

@@ -94,17 +94,50 @@ function valueAt(value: unknown, path: string): unknown {
   return current;
 }
 
-/** RFC 8288: the target of the first link whose rel includes "next", or null. */
+/** RFC 8288: the target of the first link whose rel includes "next", or null. Garbage yields null. */
 export function nextLink(header: string | null): string | null {
   if (!header) return null;
-  const links = /<([^>]*)>((?:\s*;\s*[^;,"]+(?:=(?:"[^"]*"|[^;,]*))?)*)/g;
-  for (const match of header.matchAll(links)) {
-    const parameters = match[2] ?? '';
-    for (const parameter of parameters.matchAll(/;\s*([^;=\s]+)\s*(?:=\s*(?:"([^"]*)"|([^;,\s]*)))?/g)) {
-      if ((parameter[1] ?? '').toLowerCase() !== 'rel') continue;
-      const relations = (parameter[2] ?? parameter[3] ?? '').toLowerCase().split(/\s+/);
-      if (relations.includes('next')) return match[1] ?? null;
+  const text = header;
+  let index = 0;
+  const skipSpace = () => {
+    while (index < text.length && (text[index] === ' ' || text[index] === '\t')) index++;
+  };
+  while (index < text.length) {
+    const open = text.indexOf('<', index);
+    if (open === -1) return null;
+    const close = text.indexOf('>', open);
+    if (close === -1) return null;
+    const target = text.slice(open + 1, close);
+    index = close + 1;
+    let relation: string | null = null;
+    // Parameters (";name=value" or ";name="quoted"") up to the comma that ends this link.
+    for (skipSpace(); index < text.length && text[index] === ';'; skipSpace()) {
+      index++;
+      skipSpace();
+      const nameStart = index;
+      while (index < text.length && !'=;,'.includes(text[index] as string)) index++;
+      const name = text.slice(nameStart, index).trim().toLowerCase();
+      let value = '';
+      if (text[index] === '=') {
+        index++;
+        skipSpace();
+        if (text[index] === '"') {
+          index++;
+          while (index < text.length && text[index] !== '"') {
+            if (text[index] === '\\') index++;
+            value += text[index] ?? '';
+            index++;
+          }
+          index++;
+        } else {
+          const valueStart = index;
+          while (index < text.length && text[index] !== ';' && text[index] !== ',') index++;
+          value = text.slice(valueStart, index).trim();
+        }
+      }
+      if (name === 'rel' && relation === null) relation = value;
     }
+    if (relation?.toLowerCase().split(/\s+/).includes('next')) return target;
   }
   return null;
 }
