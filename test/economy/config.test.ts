@@ -114,8 +114,9 @@ upstreams:
     const shop = config.upstreams.shop;
     if (!shop) throw new Error('no upstream');
     const options = economyOptionsFromUpstream(shop);
-    expect(options.cache && options.cache.credentialHeaders).toContain('x-shopify-access-token');
-    expect(options.cache && options.cache.ttlMs).toBe(60_000);
+    const cache = options.cache || undefined;
+    expect(cache?.credentialHeaders).toContain('x-shopify-access-token');
+    expect(cache?.ttlMs).toBe(60_000);
     expect(options.coalesce).toEqual({});
     expect(options.batch).toEqual([]);
     expect(economyOptionsFromUpstream({ ...shop, cache: { ...shop.cache, enabled: false } }).cache).toBe(false);
