@@ -22,6 +22,13 @@ export function digest(text: string): string {
   return createHash('sha256').update(text).digest('base64url').slice(0, 22);
 }
 
+/**
+ * Recent partitions by their material: the same few credentials call again and again, and hashing costs. The
+ * material holds credentials; it stays in this map, in memory, and is never written anywhere.
+ */
+const recentPartitions = new Map<string, string>();
+const RECENT_PARTITIONS = 1024;
+
 export function partitionOf(
   tenant: string | undefined,
   headers: CallHeaders,
@@ -32,7 +39,14 @@ export function partitionOf(
     const value = headers[name];
     if (value !== undefined) material += `\n${name}:${value}`;
   }
-  return digest(material);
+  let partition = recentPartitions.get(material);
+  if (partition === undefined) {
+    partition = digest(material);
+    // Forgetting all at once is enough: the map only saves work, and stays bounded.
+    if (recentPartitions.size >= RECENT_PARTITIONS) recentPartitions.clear();
+    recentPartitions.set(material, partition);
+  }
+  return partition;
 }
 
 /** An upstream resource: the path without its query. Invalidation works per resource. */

@@ -24,15 +24,15 @@ export interface BatcherOptions<Input, Key> {
   scheduler?: Scheduler;
 }
 
-export interface LoadOptions {
+export interface BatchLoadOptions {
   /** Abandons this item (the others of its batch go on; an item nobody waits for any more is not sent). */
   signal?: AbortSignal;
 }
 
 export interface Batcher<Input, Output> {
-  load(input: Input, options?: LoadOptions): Promise<Output>;
+  load(input: Input, options?: BatchLoadOptions): Promise<Output>;
   /** Loads several items; each failure is returned in its place rather than thrown. */
-  loadMany(inputs: readonly Input[], options?: LoadOptions): Promise<Array<Output | Error>>;
+  loadMany(inputs: readonly Input[], options?: BatchLoadOptions): Promise<Array<Output | Error>>;
   /** Sends the items collected so far now, without waiting for maxWaitMs. */
   flush(): void;
   /** Items collected and not yet sent. */
@@ -178,7 +178,7 @@ export function createBatcher<Input, Output, Key = Input>(
     );
   }
 
-  function load(input: Input, loadOptions: LoadOptions = {}): Promise<Output> {
+  function load(input: Input, loadOptions: BatchLoadOptions = {}): Promise<Output> {
     const signal = loadOptions.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
     let key: Key;
