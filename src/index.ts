@@ -111,6 +111,8 @@ export { createBreakerStage } from './pipeline/breaker.js';
 export type { BreakerStateName } from './pipeline/breaker-core.js';
 export type { Cache, CacheDependencies, CacheOptions, CachePurge } from './pipeline/cache.js';
 export { createCache } from './pipeline/cache.js';
+export type { CachePurgeOutcome } from './pipeline/cache-admin.js';
+export { purgeCache } from './pipeline/cache-admin.js';
 export type { EconomyDependencies, EconomyOptions, EconomyStages } from './pipeline/cache-stages.js';
 export { createEconomyStages, economyOptionsFromUpstream } from './pipeline/cache-stages.js';
 export type { CoalesceDependencies, CoalesceOptions } from './pipeline/coalesce.js';

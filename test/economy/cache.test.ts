@@ -490,3 +490,36 @@ describe('the cache stage: invalidation', () => {
     await expect(client.pipeline.cache?.purge({} as never)).rejects.toThrow(/give either/);
   });
 });
+
+describe('purgeCache (the admin route and webhooks)', () => {
+  it('purges one upstream or all, and answers bad input with a problem naming what was expected', async () => {
+    const { purgeCache } = await import('../../src/pipeline/cache-admin.js');
+    const { client, upstream, get } = await setup(() => ({ headers: { 'cache-control': 'max-age=60' }, body: 'x' }));
+    await get('/repos/a/1');
+    await get('/repos/a/2');
+    const caches = new Map([
+      ['api', client.pipeline.cache],
+      ['nocache', null],
+    ]);
+    expect(await purgeCache({ upstream: 'api', prefix: '/repos/a/' }, caches)).toEqual({
+      ok: true,
+      status: 200,
+      body: { purged: 2, upstreams: ['api'] },
+    });
+    await get('/repos/a/1');
+    expect(upstream.requests).toHaveLength(3);
+    expect(await purgeCache({ path: '/repos/a/1?x' }, caches)).toMatchObject({
+      body: { purged: 1, upstreams: ['api'] },
+    });
+    expect(await purgeCache({ upstream: 'nope', path: '/x' }, caches)).toMatchObject({ status: 404 });
+    expect(await purgeCache('garbage', caches)).toMatchObject({
+      status: 400,
+      detail: expect.stringMatching(/JSON object/),
+    });
+    expect(await purgeCache({ path: '/a', prefix: '/b' }, caches)).toMatchObject({ status: 400 });
+    expect(await purgeCache({ prefix: 'a' }, caches)).toMatchObject({ detail: expect.stringMatching(/starting with/) });
+    expect(await purgeCache({ path: '/a', key: 1 }, caches)).toMatchObject({
+      detail: expect.stringMatching(/unknown field "key"/),
+    });
+  });
+});

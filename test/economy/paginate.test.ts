@@ -87,6 +87,30 @@ describe('paginate', () => {
     expect(clock.now() - T0).toBeGreaterThanOrEqual(2000);
   });
 
+  it('waits out a 429 with Retry-After in the middle of a walk, then goes on where it was', async () => {
+    const clock = createManualClock(T0);
+    let refusedOnce = false;
+    const upstream = await startUpstream(clock, (request) => {
+      const page = Number(new URL(request.path, 'http://upstream').searchParams.get('page') ?? '1');
+      if (page === 3 && !refusedOnce) {
+        refusedOnce = true;
+        return { status: 429, headers: { 'retry-after': '5' }, body: '{"message":"slow down"}' };
+      }
+      const next = page < 4 ? { link: `<${upstream.url}/items?page=${page + 1}>; rel="next"` } : {};
+      return {
+        headers: { 'content-type': 'application/json', ...next },
+        body: JSON.stringify([page * 10, page * 10 + 1]),
+      };
+    });
+    const client = createClient({ baseUrl: upstream.url, clock });
+    opened.push(upstream, client);
+    const items = await collect(clock, paginate<number>(client, '/items', { style: 'link' }));
+    expect(items).toEqual([10, 11, 20, 21, 30, 31, 40, 41]);
+    const pageThree = upstream.requests.filter((request) => request.path === '/items?page=3');
+    expect(pageThree).toHaveLength(2);
+    expect((pageThree[1]?.atEpochMs ?? 0) - (pageThree[0]?.atEpochMs ?? 0)).toBeGreaterThanOrEqual(5000);
+  });
+
   it('follows a cursor in the body until it is empty', async () => {
     const clock = createManualClock(T0);
     const { upstream } = await limitedUpstream(clock, (_, url) => {
