@@ -207,15 +207,23 @@ async function main() {
         `${row.p50Ms.toFixed(1)} | ${row.p99Ms.toFixed(1)} |`,
     );
   }
+  const offRounds = results.get(SCENARIOS[0]?.[0] as string) ?? [];
+  const onRounds = results.get(SCENARIOS[1]?.[0] as string) ?? [];
+  const roundRatios = onRounds.map(
+    (outcome, index) => outcome.completedPerSecond / (offRounds[index] as Outcome).completedPerSecond,
+  );
   const throughputRatio = on.completedPerSecond / off.completedPerSecond;
   const upstreamRatio = on.upstreamPerRequest / off.upstreamPerRequest;
   console.log('');
-  console.log(`completed requests per second, on ÷ off: ${throughputRatio.toFixed(2)}×`);
+  console.log(
+    `completed requests per second, on ÷ off: ${throughputRatio.toFixed(2)}× (medians); per round ` +
+      `${roundRatios.map((ratio) => `${ratio.toFixed(2)}×`).join(', ')}, median ${median(roundRatios).toFixed(2)}×`,
+  );
   console.log(`upstream calls per completed request, on ÷ off: ${upstreamRatio.toFixed(3)}`);
   mkdirSync(new URL('../results/', import.meta.url), { recursive: true });
   writeFileSync(
     new URL('../results/economy.json', import.meta.url),
-    `${JSON.stringify({ settings: { SECONDS, USERS, ROUNDS, LIMIT, KEYS, ZIPF, WRITE_SHARE, TTL_MS, LATENCY_MS }, summary, throughputRatio, upstreamRatio }, null, 2)}\n`,
+    `${JSON.stringify({ settings: { SECONDS, USERS, ROUNDS, LIMIT, KEYS, ZIPF, WRITE_SHARE, TTL_MS, LATENCY_MS }, summary, throughputRatio, roundRatios, upstreamRatio }, null, 2)}\n`,
   );
 }
 
