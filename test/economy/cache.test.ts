@@ -58,6 +58,20 @@ describe('the cache stage: freshness', () => {
     expect(upstream.requests).toHaveLength(2);
   });
 
+  it('caches calls made through the undici dispatcher as well', async () => {
+    const { clock, upstream, client } = await setup(versioned(() => ({ 'cache-control': 'max-age=60' })));
+    const read = async () => {
+      const response = await drive(
+        clock,
+        client.dispatcher.request({ origin: upstream.url, path: '/via', method: 'GET' }),
+      );
+      return response.body.text();
+    };
+    expect(await read()).toBe('version 1 of /via');
+    expect(await read()).toBe('version 1 of /via');
+    expect(upstream.requests).toHaveLength(1);
+  });
+
   it('keeps different queries apart and does not cache replies that say no-store', async () => {
     const { upstream, get } = await setup(
       versioned((request) => ({ 'cache-control': request.path.includes('secret') ? 'no-store' : 'max-age=60' })),

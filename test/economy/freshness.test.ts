@@ -275,3 +275,43 @@ describe('cache rules', () => {
     expect(() => createCacheRules(base, [{ match: 'nope' }])).toThrow(/cache.routes\[0\].match: expected a route/);
   });
 });
+
+describe('garbage never crashes the cache rules', () => {
+  it('any header values give a decision with finite, non-negative times, and a judgement', async () => {
+    const fc = await import('fast-check');
+    const text = fc.oneof(
+      fc.string(),
+      fc.constantFrom('max-age=60', 'max-age=-1', 's-maxage=1e309', 'no-cache="a,b', 'private, public', '"', ',,'),
+    );
+    fc.assert(
+      fc.property(
+        fc.record(
+          { 'cache-control': text, expires: text, date: text, age: text, vary: text, etag: text },
+          { requiredKeys: [] },
+        ),
+        fc.integer({ min: 100, max: 599 }),
+        fc.integer({ min: 0, max: 10_000_000 }),
+        (headers, status, laterMs) => {
+          const decision = decideStore({
+            status,
+            headers,
+            request: parseCacheControl(headers['cache-control']),
+            requestAtEpochMs: NOW,
+            responseAtEpochMs: NOW,
+            rule,
+            shareAllowed: true,
+          });
+          if (!decision.store) return;
+          for (const value of Object.values(decision.freshness)) {
+            if (typeof value === 'number') expect(Number.isFinite(value) && value >= 0).toBe(true);
+          }
+          expect(Number.isFinite(decision.keepUntilEpochMs)).toBe(true);
+          const judgement = judgeEntry(decision.freshness, NOW + laterMs, new Map());
+          expect(['serve', 'serve-stale-and-refresh', 'revalidate']).toContain(judgement.action);
+          expect(Number.isFinite(judgement.ageMs) && judgement.ageMs >= 0).toBe(true);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});
