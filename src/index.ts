@@ -1,6 +1,35 @@
+// economy: cache, coalescing, batching, pagination (Biome sorts exports: the economy lines from client/, config/
+// and pipeline/ sit among the others)
+export type { Directives } from './cache/cache-control.js';
+export { parseCacheControl } from './cache/cache-control.js';
+export { CACHE_DEFAULTS } from './cache/defaults.js';
+export type { CachedVariant } from './cache/entry.js';
+export type { CacheRule, Freshness, Judgement, StoreDecision } from './cache/freshness.js';
+export { decideStore, judgeEntry } from './cache/freshness.js';
+export type { CacheResource } from './cache/key.js';
+export type { MemoryCacheStore, MemoryCacheStoreOptions } from './cache/memory-store.js';
+export { createMemoryCacheStore } from './cache/memory-store.js';
+export type { RedisCacheStoreOptions } from './cache/redis-store.js';
+export { createRedisCacheStore } from './cache/redis-store.js';
+export type { CacheRouteRule, InvalidationRule } from './cache/rules.js';
+export type { CacheStatus } from './cache/status.js';
+export { formatCacheStatus } from './cache/status.js';
+export type { CacheStore } from './cache/store.js';
+export type { Batcher, BatcherOptions, BatchFunction, BatchLoadOptions, BatchResults } from './client/batcher.js';
+export { BatchResultError, createBatcher } from './client/batcher.js';
+export type {
+  CursorPagination,
+  LinkPagination,
+  OffsetPagination,
+  Page,
+  PaginateClient,
+  PaginateOptions,
+} from './client/paginate.js';
+export { nextLink, PaginationError, paginate, paginatePages } from './client/paginate.js';
 // config: the configuration schema, presets and check-config
 export type { CheckConfigOptions, CheckConfigResult } from './config/check.js';
 export { checkConfigFile, listSecretReferences, secretProblems } from './config/check.js';
+export type { UpstreamBatchRoute, UpstreamCacheOptions, UpstreamCoalesceOptions } from './config/economy.js';
 export type {
   Config,
   ConfigInput,
@@ -114,10 +143,21 @@ export type { PathRedactionOptions, PathRedactor } from './observability/redact.
 export { createPathRedactor, looksLikeCredential } from './observability/redact.js';
 export type { SignalSummary } from './observability/signal-summary.js';
 export { summarizeSignal } from './observability/signal-summary.js';
+export type { BatchDependencies } from './pipeline/batch.js';
+export { createBatchStage } from './pipeline/batch.js';
+export type { BatchRoute } from './pipeline/batch-split.js';
 // pipeline: breaker, events, observe, queue (Biome sorts exports, so these sit among the others)
 export type { BreakerDependencies, BreakerOptions, BreakerStage, BreakerStateChange } from './pipeline/breaker.js';
 export { createBreakerStage } from './pipeline/breaker.js';
 export type { BreakerStateName } from './pipeline/breaker-core.js';
+export type { Cache, CacheDependencies, CacheOptions, CachePurge } from './pipeline/cache.js';
+export { createCache } from './pipeline/cache.js';
+export type { CachePurgeOutcome } from './pipeline/cache-admin.js';
+export { purgeCache } from './pipeline/cache-admin.js';
+export type { EconomyDependencies, EconomyOptions, EconomyStages } from './pipeline/cache-stages.js';
+export { createEconomyStages, economyOptionsFromUpstream } from './pipeline/cache-stages.js';
+export type { CoalesceDependencies, CoalesceOptions } from './pipeline/coalesce.js';
+export { createCoalesceStage, DEFAULT_COALESCE_IGNORED_HEADERS, isCollapsed } from './pipeline/coalesce.js';
 // pipeline
 export type { CallFailureReason } from './pipeline/errors.js';
 export { CallFailedError, isCallFailed } from './pipeline/errors.js';

@@ -5,6 +5,7 @@
  */
 import type { Agent, Dispatcher } from 'undici';
 import type { BudgetStore } from '../budget/types.js';
+import type { CacheStore } from '../cache/store.js';
 import { normalizeUpstreamOptions } from '../config/upstream.js';
 import type { ClientOptionsInput } from '../config/upstream-schema.js';
 import { createPipeline, type Pipeline } from '../pipeline/create-pipeline.js';
@@ -33,8 +34,10 @@ export type ClientOptions = ClientOptionsInput & {
   events?: EventBus;
   /** The tenant whose credential and budget calls use when they do not say. */
   tenant?: string;
-  /** Stages to run before retry (caching, coalescing, batching). */
+  /** Stages to run first, before caching and retries (the gateway's inbound limits use this). */
   outerStages?: readonly Stage[];
+  /** Where cached replies live when `cache.enabled` (default: memory); a Redis cache store shares them. */
+  cacheStore?: CacheStore;
 };
 
 export interface ClientStats {
@@ -56,7 +59,17 @@ export function createClient(options: ClientOptions): SluiceClient {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError('createClient: expected an options object with at least { baseUrl }');
   }
-  const { name, store, clock, dispatcher: givenDispatcher, events, tenant, outerStages, ...input } = options;
+  const {
+    name,
+    store,
+    clock,
+    dispatcher: givenDispatcher,
+    events,
+    tenant,
+    outerStages,
+    cacheStore,
+    ...input
+  } = options;
   const upstreamOptions = normalizeUpstreamOptions(input, 'createClient');
   const baseUrl = new URL(upstreamOptions.url);
   const upstream = name ?? baseUrl.host;
@@ -65,7 +78,14 @@ export function createClient(options: ClientOptions): SluiceClient {
   const now = () => (clock ?? { now: Date.now }).now();
   const maxReplayBytes = upstreamOptions.retry.maxReplayBytes;
   const pipeline = createPipeline(
-    pipelineOptionsFromUpstream(upstream, upstreamOptions, { dispatcher: agent, store, clock, events, outerStages }),
+    pipelineOptionsFromUpstream(upstream, upstreamOptions, {
+      dispatcher: agent,
+      store,
+      clock,
+      events,
+      outerStages,
+      cacheStore,
+    }),
   );
   let calls = 0;
   let failed = 0;

@@ -5,6 +5,7 @@
  */
 import { presetFor } from '../presets/apply.js';
 import { mergeOptions } from '../presets/merge.js';
+import { economyRelationProblems } from './economy.js';
 import { DURATION_TEXT, durationMs, NAME_PATTERN } from './fields.js';
 import { type ConfigPath, listNames, type PathProblem, problemAt, suggestion } from './problems.js';
 import { parseRoutePattern, routePatternProblem } from './routes.js';
@@ -228,5 +229,6 @@ export function upstreamRelationProblems(
     ...credentialProblems(raw, at, context),
     ...headerProblems(raw, at),
     ...retryProblems(raw, at),
+    ...economyRelationProblems(raw, at),
   ];
 }

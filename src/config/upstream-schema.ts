@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { PRESET_NAMES } from '../presets/names.js';
 import { DIALECTS } from './dialects.js';
+import { batchSchema, cacheSchema, coalesceSchema } from './economy.js';
 import {
   boolean,
   bucketName,
@@ -164,15 +165,6 @@ const timeoutsSchema = options({
   body: duration('positive').optional().describe('Longest silence while the body streams. Default 30s.'),
 });
 
-const cacheSchema = options({
-  enabled: boolean()
-    .optional()
-    .describe('Keep cacheable responses (per credential) and revalidate them. Default false.'),
-  maxEntries: positiveInteger().optional().describe('Default 10000.'),
-  maxBytes: positiveInteger().optional().describe('Default 67108864 (64 MiB).'),
-  maxEntryBytes: positiveInteger().optional().describe('Larger responses are not cached. Default 1048576.'),
-});
-
 const headersSchema = options({
   set: z.record(headerName(), headerValue()).optional().describe('Headers sent on every call, replacing the caller’s.'),
   default: z.record(headerName(), headerValue()).optional().describe('Headers sent when the caller did not send them.'),
@@ -220,6 +212,8 @@ const commonShape = {
   breaker: breakerSchema.optional(),
   timeouts: timeoutsSchema.optional(),
   cache: cacheSchema.optional(),
+  coalesce: coalesceSchema.optional(),
+  batch: batchSchema.optional().describe('Single-item GET routes collected into one upstream batch call.'),
   maxRequestBytes: positiveInteger().optional().describe('Larger request bodies are refused (413). Default 10485760.'),
   maxResponseBytes: positiveInteger().optional().describe('Larger responses are cut off (502). Default 104857600.'),
   headers: headersSchema.optional(),

@@ -7,6 +7,15 @@ import { withPreset } from '../presets/apply.js';
 import type { PresetName } from '../presets/index.js';
 import type { Dialect } from '../signals/types.js';
 import { bareRecord } from './bare-record.js';
+import {
+  buildBatchRoutes,
+  buildCacheOptions,
+  buildCoalesceOptions,
+  ECONOMY_DEFAULTS,
+  type UpstreamBatchRoute,
+  type UpstreamCacheOptions,
+  type UpstreamCoalesceOptions,
+} from './economy.js';
 import { durationMs, normalizeBaseUrl } from './fields.js';
 import { problemsFromIssues } from './issues.js';
 import { normalizeUpstreamLimit, policyNames, type UpstreamLimit } from './policy.js';
@@ -76,7 +85,9 @@ export interface UpstreamOptions {
     halfOpenProbes: number;
   };
   timeouts: { connectMs: number; headersMs: number; bodyMs: number };
-  cache: { enabled: boolean; maxEntries: number; maxBytes: number; maxEntryBytes: number };
+  cache: UpstreamCacheOptions;
+  coalesce: UpstreamCoalesceOptions;
+  batch: UpstreamBatchRoute[];
   maxRequestBytes: number;
   maxResponseBytes: number;
   /** Header names in lower case. */
@@ -117,7 +128,9 @@ export const UPSTREAM_DEFAULTS = {
     halfOpenProbes: 1,
   },
   timeouts: { connectMs: 5000, headersMs: 30_000, bodyMs: 30_000 },
-  cache: { enabled: false, maxEntries: 10_000, maxBytes: 64 * MEBIBYTE, maxEntryBytes: MEBIBYTE },
+  cache: ECONOMY_DEFAULTS.cache,
+  coalesce: ECONOMY_DEFAULTS.coalesce,
+  batch: ECONOMY_DEFAULTS.batch,
   maxRequestBytes: 10 * MEBIBYTE,
   maxResponseBytes: 100 * MEBIBYTE,
   /** How a credential is sent when neither it nor the preset says: the most common form. */
@@ -208,7 +221,7 @@ const orDuration = (value: number | string | undefined, fallback: number) =>
 export function buildUpstreamOptions(input: ValidInput, at: ConfigPath, context: BuildContext): UpstreamOptions {
   const defaults = UPSTREAM_DEFAULTS;
   const endpoints = buildEndpoints(input);
-  const { retry = {}, queue = {}, breaker = {}, timeouts = {}, cache = {}, pacing = {}, headers = {} } = input;
+  const { retry = {}, queue = {}, breaker = {}, timeouts = {}, cache, pacing = {}, headers = {} } = input;
   return {
     url: (endpoints[0] as UpstreamEndpoint).url,
     endpoints,
@@ -268,12 +281,9 @@ export function buildUpstreamOptions(input: ValidInput, at: ConfigPath, context:
       headersMs: orDuration(timeouts.headers, defaults.timeouts.headersMs),
       bodyMs: orDuration(timeouts.body, defaults.timeouts.bodyMs),
     },
-    cache: {
-      enabled: cache.enabled ?? defaults.cache.enabled,
-      maxEntries: cache.maxEntries ?? defaults.cache.maxEntries,
-      maxBytes: cache.maxBytes ?? defaults.cache.maxBytes,
-      maxEntryBytes: cache.maxEntryBytes ?? defaults.cache.maxEntryBytes,
-    },
+    cache: buildCacheOptions(cache),
+    coalesce: buildCoalesceOptions(input.coalesce),
+    batch: buildBatchRoutes(input.batch),
     maxRequestBytes: input.maxRequestBytes ?? defaults.maxRequestBytes,
     maxResponseBytes: input.maxResponseBytes ?? defaults.maxResponseBytes,
     headers: {

@@ -1,6 +1,6 @@
 /**
  * Assembles one upstream's pipeline from its options, in the order DESIGN.md fixes:
- * observe(call) -> [stages given by the front door: inbound limits, cache, coalesce, batch] -> retry -> queue ->
+ * observe(call) -> [stages given by the front door: inbound limits] -> cache -> coalesce -> batch -> retry -> queue ->
  * pacer -> breaker -> observe(attempt) -> transport. The client and the gateway both call this; neither has a
  * private copy of any stage.
  */
@@ -15,6 +15,8 @@ import type { Dialect } from '../signals/types.js';
 import { type Scheduler, systemClock } from '../time.js';
 import { type BreakerOptions, type BreakerStage, createBreakerStage } from './breaker.js';
 import { createBudgetKeying } from './budget-keys.js';
+import type { Cache } from './cache.js';
+import { createEconomyStages, type EconomyOptions } from './cache-stages.js';
 import { createClockOffsetEstimate } from './clock-offset.js';
 import type { ConfiguredBudgets } from './configured-limits.js';
 import { createEventBus, type EventBus } from './events.js';
@@ -33,7 +35,7 @@ export interface PipelineRetryOptions extends RetryPolicyOptions {
   idempotencyKey?: boolean;
 }
 
-export interface PipelineOptions {
+export interface PipelineOptions extends EconomyOptions {
   upstream: string;
   baseUrl: string;
   /** Sends one attempt; a keep-alive undici Agent by default. */
@@ -62,7 +64,7 @@ export interface PipelineOptions {
   timeouts?: { headersMs?: number; bodyMs?: number };
   /** Where call and attempt events go (metrics, logs, the dashboard subscribe to it). Default: a new bus. */
   events?: EventBus;
-  /** Stages that sit between the outer observe and retry (inbound limits, cache, coalescing, batching). */
+  /** Stages that sit between the outer observe and the economy stages (inbound limits). */
   outerStages?: readonly Stage[];
 }
 
@@ -77,6 +79,8 @@ export interface Pipeline {
   queue(): ReturnType<QueueStage['stats']>;
   /** The circuit breaker's state, or 'disabled'. */
   breakerState(): ReturnType<BreakerStage['state']> | 'disabled';
+  /** The cache (to purge it, or wait for its background refreshes), or null when caching is off. */
+  readonly cache: Cache | null;
   /** Releases what the pipeline owns (a store it created). */
   close(): Promise<void>;
 }
@@ -104,9 +108,11 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     return parseRateLimit(reply, { dialect, now: nowEpochMs, clockOffsetMs: clockOffset.offsetMs() });
   };
 
+  const economy = createEconomyStages(options, { ...options, scheduler, dialect });
   const stages: Stage[] = [
     createObserveStage(events, 'call', options.upstream, scheduler),
     ...(options.outerStages ?? []),
+    ...economy.stages,
     createPrepareStage({ upstream: options.upstream, routes: options.routes, ...options.prepare }),
   ];
   if (options.retry !== false) {
@@ -176,7 +182,9 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     events,
     queue: () => queue.stats(),
     breakerState: () => breaker?.state() ?? 'disabled',
+    cache: economy.cache,
     async close() {
+      await economy.cache?.close();
       if (ownsStore) await store.close();
     },
   };

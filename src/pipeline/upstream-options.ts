@@ -5,9 +5,11 @@
  */
 import type { Dispatcher } from 'undici';
 import type { BudgetStore } from '../budget/types.js';
+import type { CacheStore } from '../cache/store.js';
 import { resolveSecret } from '../config/secrets.js';
 import type { UpstreamCredential, UpstreamOptions } from '../config/upstream.js';
 import type { Scheduler } from '../time.js';
+import { economyOptionsFromUpstream } from './cache-stages.js';
 import { configuredBudgets } from './configured-limits.js';
 import type { PipelineOptions } from './create-pipeline.js';
 import type { EventBus } from './events.js';
@@ -16,6 +18,8 @@ import type { Stage } from './stage.js';
 
 export interface PipelineDependencies {
   dispatcher: Pick<Dispatcher, 'request'>;
+  /** Where cached replies live (default: memory, per pipeline); a Redis cache store shares them. */
+  cacheStore?: CacheStore;
   store?: BudgetStore;
   clock?: Scheduler;
   events?: EventBus;
@@ -58,6 +62,7 @@ export function pipelineOptionsFromUpstream(
 ): PipelineOptions {
   const { retry, queue, breaker, pacing } = options;
   return {
+    ...economyOptionsFromUpstream(options, { cacheStore: dependencies.cacheStore }),
     upstream: name,
     baseUrl: options.url,
     dispatcher: dependencies.dispatcher,

@@ -30,7 +30,23 @@ describe('normalizeUpstreamOptions', () => {
         halfOpenProbes: 1,
       },
       timeouts: { connectMs: 5000, headersMs: 30_000, bodyMs: 30_000 },
-      cache: { enabled: false, maxEntries: 10_000, maxBytes: 64 * 1024 * 1024, maxEntryBytes: 1024 * 1024 },
+      cache: {
+        enabled: false,
+        maxEntries: 10_000,
+        maxBytes: 64 * 1024 * 1024,
+        maxEntryBytes: 1024 * 1024,
+        ttlMs: 0,
+        staleWhileRevalidateMs: 0,
+        staleIfErrorMs: 0,
+        staleIfRateLimitedMs: 300_000,
+        keepStaleMs: 3_600_000,
+        maxWaitForFreshMs: 1000,
+        shared: true,
+        routes: [],
+        invalidate: [],
+      },
+      coalesce: { enabled: false, ignoreHeaders: null, maxBodyBytes: 1_048_576 },
+      batch: [],
       maxRequestBytes: 10 * 1024 * 1024,
       maxResponseBytes: 100 * 1024 * 1024,
       headers: { set: {}, default: {}, remove: [] },
@@ -189,7 +205,12 @@ describe('the preset merge rule', () => {
     expect(options.url).toBe('https://ghe.example.com/api/v3');
     expect(options.dialect).toBe('github');
     expect(options.retry.attempts).toBe(5);
-    expect(options.cache).toEqual({ enabled: true, maxEntries: 5, maxBytes: 64 * 1024 * 1024, maxEntryBytes: 1048576 });
+    expect(options.cache).toMatchObject({
+      enabled: true,
+      maxEntries: 5,
+      maxBytes: 64 * 1024 * 1024,
+      maxEntryBytes: 1048576,
+    });
     expect(options.headers.default).toEqual({
       accept: 'application/vnd.github+json',
       'x-github-api-version': '2022-11-28',
