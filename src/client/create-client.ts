@@ -122,7 +122,7 @@ export function createClient(options: ClientOptions): SluiceClient {
       try {
         const call = callFromDispatch(dispatchOptions, upstream, path, maxReplayBytes, signal, now());
         call.tenant = tenant;
-        return await pipeline.handle(call);
+        return { reply: await pipeline.handle(call), notes: call.notes };
       } catch (error) {
         failed++;
         throw error;

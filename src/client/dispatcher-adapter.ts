@@ -5,7 +5,8 @@
 import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { takeCallerHeaders } from '../pipeline/caller-headers.js';
-import type { Call, CallBody, CallHeaders, Reply } from '../pipeline/stage.js';
+import { addDiagnostics } from '../pipeline/diagnostics.js';
+import type { Call, CallBody, CallHeaders, CallNotes, Reply } from '../pipeline/stage.js';
 
 export function headersFromDispatch(headers: Dispatcher.DispatchOptions['headers']): CallHeaders {
   const result: CallHeaders = {};
@@ -83,8 +84,11 @@ function createController(onAbort: (reason: Error) => void) {
   return controller;
 }
 
-/** Plays a pipeline run (a promise of a reply) into an undici handler. */
-export function playReply(handler: Handler, run: (signal: AbortSignal) => Promise<Reply>): void {
+/** Plays a pipeline run (a promise of a reply, and the call's notes) into an undici handler. */
+export function playReply(
+  handler: Handler,
+  run: (signal: AbortSignal) => Promise<{ reply: Reply; notes: CallNotes }>,
+): void {
   const abortController = new AbortController();
   const controller = createController((reason) => abortController.abort(reason));
   const dispatchController = controller as unknown as Dispatcher.DispatchController;
@@ -93,13 +97,14 @@ export function playReply(handler: Handler, run: (signal: AbortSignal) => Promis
     if (controller.aborted && error === controller.reason) return;
     handler.onResponseError?.(dispatchController, error instanceof Error ? error : new Error(String(error)));
   };
-  run(abortController.signal).then((reply) => {
+  run(abortController.signal).then(({ reply, notes }) => {
     if (controller.aborted) {
       reply.body?.destroy();
       return;
     }
     const headers: Record<string, string | string[]> = {};
     for (const [name, value] of Object.entries(reply.headers)) if (value !== undefined) headers[name] = value;
+    addDiagnostics(headers, notes);
     handler.onResponseStart?.(dispatchController, reply.status, headers, '');
     const body = reply.body;
     if (!body) {

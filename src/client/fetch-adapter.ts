@@ -5,6 +5,7 @@
  */
 import { Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
+import { addDiagnostics } from '../pipeline/diagnostics.js';
 import type { Call, CallBody, CallHeaders, Cost, Reply } from '../pipeline/stage.js';
 
 /** Per-call options, given as `init.sluice` to `client.fetch`. */
@@ -109,14 +110,13 @@ const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 
 /** Turns a pipeline reply into a standard `Response` (the global one, so `instanceof Response` holds). */
 export function responseFromReply(reply: Reply, call: Call): Response {
+  const fields: Record<string, string | string[]> = { ...reply.headers };
+  addDiagnostics(fields, call.notes);
   const headers = new Headers();
-  for (const [name, value] of Object.entries(reply.headers)) {
+  for (const [name, value] of Object.entries(fields)) {
     if (Array.isArray(value)) for (const item of value) headers.append(name, item);
     else if (value !== undefined) headers.append(name, String(value));
   }
-  if (call.notes.attempts > 1) headers.set('x-sluice-attempts', String(call.notes.attempts));
-  if (call.notes.waitedMs > 0) headers.set('x-sluice-wait-ms', String(Math.round(call.notes.waitedMs)));
-  if (call.notes.cacheStatus) headers.set('cache-status', call.notes.cacheStatus);
   const noBody = NULL_BODY_STATUSES.has(reply.status) || call.method === 'HEAD';
   if (noBody) reply.body?.resume();
   return new Response(noBody ? null : (reply.body as unknown as ReadableStream | null), {

@@ -15,6 +15,7 @@ import { resolveSecret } from '../config/secrets.js';
 import { createInboundLimits, type InboundLimits } from '../inbound/engine.js';
 import type { LimitStore } from '../limits/store.js';
 import { createPipeline, type Pipeline } from '../pipeline/create-pipeline.js';
+import { addDiagnostics } from '../pipeline/diagnostics.js';
 import { CallFailedError } from '../pipeline/errors.js';
 import { createEventBus, type EventBus } from '../pipeline/events.js';
 import type { Call, Reply, Stage } from '../pipeline/stage.js';
@@ -238,9 +239,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
     const headers = replyHeadersToReturn(reply.headers);
     for (const name in extra) headers[name] = extra[name] as string;
-    if (call.notes.attempts > 1) headers['x-sluice-attempts'] = String(call.notes.attempts);
-    if (call.notes.waitedMs > 0) headers['x-sluice-wait-ms'] = String(Math.round(call.notes.waitedMs));
-    if (call.notes.cacheStatus) headers['cache-status'] = call.notes.cacheStatus;
+    addDiagnostics(headers, call.notes);
     if (draining) headers.connection = 'close';
     response.writeHead(reply.status, headers);
     if (!reply.body || NO_BODY_STATUSES.has(reply.status) || call.method === 'HEAD') {

@@ -4,6 +4,7 @@
  * (core, search, graphql), Discord's bucket plus the route's major parameter, or a configured route bucket. Limits
  * configured with `scope: upstream` add one budget shared by every credential.
  */
+import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { BudgetKey } from '../budget/types.js';
 import { findMajorParameter, findRoute, type UpstreamRoute } from '../config/routes.js';
@@ -40,6 +41,15 @@ export interface BudgetKeying {
   keyOfSignal(call: Call, signal: RateLimitSignal): string;
 }
 
+/**
+ * A major parameter as it may appear in a budget's key. Ids stay readable; a longer one (Discord's
+ * `/webhooks/{id}/{token}`) carries a secret, which must not end up in keys, snapshots or metrics: it is hashed.
+ */
+function keyablePart(major: string | null): string | null {
+  if (major === null || major.split('/').length <= 3) return major;
+  return `#${createHash('sha256').update(major).digest('base64url').slice(0, 16)}`;
+}
+
 function pathOnly(path: string): string {
   const end = path.indexOf('?');
   return end === -1 ? path : path.slice(0, end);
@@ -66,7 +76,7 @@ export function createBudgetKeying(options: BudgetKeyingOptions): BudgetKeying {
     if (learned?.kind === 'resource') return { key: `${credentialKey(call)}|resource:${learned.name}`, bucket: null };
     if (learned?.kind === 'bucket') {
       // Route buckets are only ever named by Discord-style replies, so its major parameters are a safe default.
-      const major = findMajorParameter(majors, path);
+      const major = keyablePart(findMajorParameter(majors, path));
       return { key: `${credentialKey(call)}|bucket:${learned.name}${major ? `:${major}` : ''}`, bucket: null };
     }
     const route = findRoute(routes, call.method, path);

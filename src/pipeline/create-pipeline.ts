@@ -24,6 +24,7 @@ import { createObserveStage } from './observe.js';
 import { createPacerStage } from './pacer.js';
 import { createPrepareStage, type PrepareOptions } from './prepare.js';
 import { createQueueStage, type QueueOptions, type QueueStage } from './queue.js';
+import { attachSignal } from './reply-signal.js';
 import { createRetryStage } from './retry.js';
 import { actualCostOf, limitModelOf, resourceHint, signalMayBeInBody } from './signal-reading.js';
 import { type Call, composeStages, type Next, type Reply, type Stage } from './stage.js';
@@ -158,7 +159,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         });
   if (breaker) stages.push(breaker);
   stages.push(createObserveStage(events, 'attempt', options.upstream, scheduler));
-  const transport: Next =
+  const sendAttempt: Next =
     options.transport ??
     createTransport({
       upstream: options.upstream,
@@ -167,6 +168,12 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       headersTimeoutMs: options.timeouts?.headersMs,
       bodyTimeoutMs: options.timeouts?.bodyMs,
     });
+  const reading = { readSignal, needsBody: (reply: Reply, call: Call) => signalMayBeInBody(dialect, reply, call) };
+  const transport: Next = async (call) => {
+    const reply = await sendAttempt(call);
+    await attachSignal(reply, call, reading, scheduler.now());
+    return reply;
+  };
   const composed = composeStages(stages, transport);
   // With retries off, a transport failure reaches the caller unretried: as the same typed error the retry stage
   // gives when it stops.

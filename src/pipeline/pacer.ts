@@ -4,12 +4,12 @@
  * the next call is paced by what the provider just said. A rate-limit rejection pauses the narrowest budget the
  * signal names, for every caller.
  */
-import { Readable } from 'node:stream';
 import type { BudgetPolicy, BudgetStore, Reservation } from '../budget/types.js';
 import type { RateLimitSignal } from '../signals/types.js';
 import type { Scheduler } from '../time.js';
 import type { BudgetKeying } from './budget-keys.js';
 import { CallFailedError } from './errors.js';
+import { attachSignal } from './reply-signal.js';
 import type { Call, Cost, Reply, Stage } from './stage.js';
 
 export interface PacerOptions {
@@ -36,9 +36,6 @@ export interface PacerOptions {
   /** The longest a waiting call sleeps before asking again (budgets can change in other processes). */
   maxPollMs?: number;
 }
-
-/** Error and throttling bodies are small; larger ones are never buffered for signal reading. */
-const MAX_SIGNAL_BODY_BYTES = 64 * 1024;
 
 export function createPacerStage(options: PacerOptions): Stage {
   const { store, keying, scheduler, policy, upstream } = options;
@@ -124,13 +121,8 @@ export function createPacerStage(options: PacerOptions): Stage {
       );
       throw error;
     }
-    let body: string | undefined;
-    if (reply.body && options.needsBody(reply, call)) {
-      const buffered = await bufferSmallBody(reply);
-      if (buffered !== null) body = buffered;
-    }
-    const signal = options.readSignal({ status: reply.status, headers: reply.headers, body }, scheduler.now());
-    reply.signal = signal;
+    // The transport normally read it already (so that the breaker and attempt events see it too).
+    const signal = reply.signal ?? (await attachSignal(reply, call, options, scheduler.now()));
     await store.observe(
       {
         signal,
@@ -144,36 +136,4 @@ export function createPacerStage(options: PacerOptions): Stage {
     );
     return reply;
   };
-}
-
-/**
- * Reads a reply body whole when it is small, and puts it back as a fresh stream. Returns null (leaving the
- * body untouched) when it is declared larger than the limit.
- */
-async function bufferSmallBody(reply: Reply): Promise<string | null> {
-  const declared = Number(reply.headers['content-length']);
-  if (Number.isFinite(declared) && declared > MAX_SIGNAL_BODY_BYTES) return null;
-  // Iterate by hand: leaving a for-await loop early would destroy the stream we may have to hand back.
-  const iterator = (reply.body as Readable)[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for (let step = await iterator.next(); !step.done; step = await iterator.next()) {
-    const buffer = typeof step.value === 'string' ? Buffer.from(step.value) : step.value;
-    chunks.push(buffer);
-    size += buffer.length;
-    if (size > MAX_SIGNAL_BODY_BYTES) {
-      reply.body = Readable.from(readThenRest(chunks, iterator));
-      return null;
-    }
-  }
-  const whole = Buffer.concat(chunks);
-  reply.body = Readable.from([whole]);
-  return whole.toString('utf8');
-}
-
-async function* readThenRest(read: Buffer[], rest: AsyncIterator<Buffer | string>): AsyncGenerator<Buffer> {
-  yield* read;
-  for (let step = await rest.next(); !step.done; step = await rest.next()) {
-    yield typeof step.value === 'string' ? Buffer.from(step.value) : step.value;
-  }
 }

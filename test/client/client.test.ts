@@ -110,6 +110,17 @@ describe('createClient().fetch', () => {
     expect(upstream.requests).toHaveLength(1);
   });
 
+  it('hands error replies on whole, empty bodies included', async () => {
+    const { clock, upstream, client } = await setup({ limit: 100, windowMs: 60_000 }, { retry: { attempts: 1 } });
+    upstream.script.push({ status: 404, headers: { 'content-type': 'application/json' }, body: '' });
+    upstream.script.push({ status: 400, headers: { 'content-type': 'application/json' }, body: '{"error":"bad"}' });
+    const empty = await drive(clock, client.fetch('/missing'));
+    expect(empty.status).toBe(404);
+    expect(await empty.text()).toBe('');
+    const bad = await drive(clock, client.fetch('/bad'));
+    expect(await bad.json()).toEqual({ error: 'bad' });
+  });
+
   it('stops waiting when the caller aborts', async () => {
     const { clock, client } = await setup({ limit: 1, windowMs: 10_000 });
     await drive(clock, client.fetch('/first'));
@@ -160,6 +171,8 @@ describe('createClient().dispatcher', () => {
     // The scripted 429 was retried by the pipeline, and x-sluice-* headers never reach the upstream.
     expect(upstream.requests).toHaveLength(8);
     expect(upstream.requests.every((request) => request.headers['x-sluice-priority'] === undefined)).toBe(true);
+    // Diagnostics come back through the dispatcher as through fetch.
+    expect(responses.filter((response) => response.headers.get('x-sluice-attempts') === '2')).toHaveLength(1);
     expect(await responses[0]?.json()).toMatchObject({ ok: true });
   });
 

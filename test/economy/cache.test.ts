@@ -537,3 +537,15 @@ describe('purgeCache (the admin route and webhooks)', () => {
     });
   });
 });
+
+describe('Cache-Status', () => {
+  it('puts Sluice’s entry in front of those of caches nearer the origin (RFC 9211)', async () => {
+    const { get } = await setup(() => ({
+      headers: { 'cache-control': 'max-age=60', 'cache-status': 'origin-cdn; hit' },
+      body: 'x',
+    }));
+    await get('/layered');
+    const { response } = await get('/layered');
+    expect(response.headers.get('cache-status')).toMatch(/^sluice; hit.*, origin-cdn; hit$/);
+  });
+});

@@ -1,12 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createClient } from '../../src/client/create-client.js';
 import { parseConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/config/problems.js';
 import { normalizeUpstreamOptions } from '../../src/config/upstream.js';
 import { economyOptionsFromUpstream } from '../../src/pipeline/cache-stages.js';
-import { createManualClock } from '../../src/time.js';
-import { drive } from '../support/drive.js';
-import { startUpstream } from './support.js';
 
 const opened: Array<{ close(): Promise<void> }> = [];
 afterEach(async () => {
