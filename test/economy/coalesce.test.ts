@@ -12,10 +12,10 @@ afterEach(async () => {
 });
 
 /** Waits for loopback I/O (not for time): polls until `condition` holds. */
-async function eventually(condition: () => boolean, tries = 2000): Promise<void> {
-  for (let attempt = 0; attempt < tries && !condition(); attempt++) {
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
+/** Waits for something the loopback sockets will make true (a busy CI machine may take seconds). */
+async function eventually(condition: () => boolean, withinMs = 15_000): Promise<void> {
+  const giveUpAt = Date.now() + withinMs;
+  while (!condition() && Date.now() < giveUpAt) await new Promise((resolve) => setTimeout(resolve, 2));
   expect(condition()).toBe(true);
 }
 
