@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
+import { pino } from 'pino';
 import { checkConfigFile } from './config/check.js';
 import { loadConfig } from './config/load.js';
 import { runDemo } from './demo.js';
@@ -42,8 +43,12 @@ export function buildProgram(): Command {
     .requiredOption('-c, --config <file>', 'the configuration file (YAML or JSON)')
     .action(async (options: { config: string }) => {
       const config = loadConfig(options.config);
-      const gateway = await startGateway({ config });
-      console.log(`sluice: gateway listening on ${gateway.url} for ${[...gateway.pipelines.keys()].join(', ')}`);
+      const logger = pino({ level: config.logging.level });
+      const gateway = await startGateway({ config, logger });
+      logger.info(
+        { url: gateway.url, admin: gateway.adminUrl, upstreams: [...gateway.pipelines.keys()] },
+        `sluice: gateway listening on ${gateway.url}, admin on ${gateway.adminUrl}`,
+      );
       stopOnSignals(() => gateway.close());
     });
 

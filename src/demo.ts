@@ -51,6 +51,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const plain = await startSimulator({ profile });
   simulators.push(plain);
   const gateway = await startGateway({
+    admin: false,
     config: normalizeConfig({ listen: { host: '127.0.0.1', port: 0 }, upstreams: { demo: { url: paced.url } } }),
   });
   const path = (index: number) => (profile === 'discord' ? `/channels/${index % 5}/messages` : `/items/${index % 50}`);

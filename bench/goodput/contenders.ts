@@ -79,6 +79,7 @@ function sluiceClient(url: string): Contender {
 /** Sluice's gateway in front of the upstream, learning every limit from headers. */
 async function sluiceGateway(url: string): Promise<Contender> {
   const gateway = await startGateway({
+    admin: false,
     config: normalizeConfig({
       listen: { host: '127.0.0.1', port: 0 },
       upstreams: { upstream: { url, queue: { maxDepth: 100_000, timeout: '60s' } } },

@@ -7,13 +7,18 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { pipeline as pipeStreams } from 'node:stream';
+import type { Logger } from 'pino';
 import type { Agent } from 'undici';
 import { createMemoryBudgetStore } from '../budget/memory-store.js';
 import type { BudgetStore } from '../budget/types.js';
+import type { CacheStore } from '../cache/store.js';
 import type { Config } from '../config/gateway.js';
 import { resolveSecret } from '../config/secrets.js';
 import { createInboundLimits, type InboundLimits } from '../inbound/engine.js';
 import type { LimitStore } from '../limits/store.js';
+import { createCallLogger } from '../observability/call-logger.js';
+import { createMetrics, type Metrics } from '../observability/metrics.js';
+import { purgeCache } from '../pipeline/cache-admin.js';
 import { createPipeline, type Pipeline } from '../pipeline/create-pipeline.js';
 import { addDiagnostics } from '../pipeline/diagnostics.js';
 import { CallFailedError } from '../pipeline/errors.js';
@@ -22,6 +27,7 @@ import type { Call, Reply, Stage } from '../pipeline/stage.js';
 import { createAgent } from '../pipeline/transport.js';
 import { pipelineOptionsFromUpstream } from '../pipeline/upstream-options.js';
 import { type Scheduler, systemClock } from '../time.js';
+import { createAdminServer } from './admin.js';
 import { createBalancedTransport } from './balanced-transport.js';
 import { createTenantDirectory, type Tenant, type TenantDirectory } from './credentials.js';
 import { type Problem, retryAfterSeconds, sendProblem } from './problem.js';
@@ -45,10 +51,19 @@ export interface GatewayOptions {
   outerStages?: (upstream: string) => readonly Stage[];
   /** Receives every call and attempt event of every upstream (metrics, logs). */
   events?: EventBus;
+  /** One line per upstream call (secrets redacted); default: no call logs. */
+  logger?: Logger;
+  /** Start the admin listener (`config.admin`): health, metrics, budgets, dashboard, actions. Default true. */
+  admin?: boolean;
+  /** Where cached replies live when an upstream enables its cache (default: memory, per upstream). */
+  cacheStore?: CacheStore;
 }
 
 export interface Gateway {
   readonly url: string;
+  /** The admin listener's URL, when it was started. */
+  readonly adminUrl: string | undefined;
+  readonly metrics: Metrics;
   readonly server: Server;
   readonly pipelines: ReadonlyMap<string, Pipeline>;
   readonly events: EventBus;
@@ -162,10 +177,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       : undefined);
 
   const upstreams = new Map<string, UpstreamRuntime>();
+  // Every secret the gateway holds, so that logs can hide them wherever they would appear.
+  const secrets: string[] = [];
   for (const [name, upstream] of Object.entries(config.upstreams)) {
     const agent = createAgent({ connectTimeoutMs: upstream.timeouts.connectMs });
     const dependencies = {
       dispatcher: agent,
+      cacheStore: options.cacheStore,
       store: budgetStore,
       clock: options.clock,
       events,
@@ -173,6 +191,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       env: options.env,
     };
     const pipelineOptions = pipelineOptionsFromUpstream(name, upstream, dependencies);
+    for (const credential of pipelineOptions.prepare?.credentials?.values() ?? []) secrets.push(credential.value);
     if (upstream.endpoints.length > 1) {
       pipelineOptions.transport = createBalancedTransport({
         upstream: name,
@@ -194,6 +213,26 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     });
   }
   const upstreamNames = new Set(upstreams.keys());
+  const pipelines = new Map([...upstreams].map(([name, runtime]) => [name, runtime.pipeline]));
+  const metrics = createMetrics({
+    tenants: Object.keys(config.tenants),
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
+  for (const [name, pipeline] of pipelines) {
+    metrics.watch(pipeline, { maxQueueDepth: config.upstreams[name]?.queue.maxDepth });
+  }
+  if (options.logger) {
+    const queryCredentials = Object.values(config.upstreams).flatMap((upstream) =>
+      Object.values(upstream.credentials).flatMap((credential) =>
+        credential.placement === 'query' ? [credential.query] : [],
+      ),
+    );
+    const callLogger = createCallLogger(options.logger, {
+      redactQueryParameters: queryCredentials,
+      secrets: () => secrets,
+    });
+    for (const pipeline of pipelines.values()) callLogger.watch(pipeline);
+  }
   const callerKeyHeader = config.callerKeyHeader;
   let draining = false;
   // Answers not yet fully sent: shutdown waits for them (up to its grace period).
@@ -400,11 +439,33 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   });
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const admin =
+    options.admin === false
+      ? undefined
+      : await createAdminServer({
+          host: config.admin.host,
+          port: config.admin.port,
+          token: config.admin.token ? resolveSecret(config.admin.token, { env: options.env }) : undefined,
+          pipelines,
+          metrics,
+          readiness: () => (draining ? { ready: false, reason: 'draining' } : { ready: true }),
+          actions: {
+            'purge-cache': (body) =>
+              purgeCache(body, new Map([...pipelines].map(([name, pipeline]) => [name, pipeline.cache]))),
+          },
+          logger: options.logger,
+          ...(options.clock ? { clock: options.clock } : {}),
+        }).catch(async (error: unknown) => {
+          server.close();
+          throw error;
+        });
 
   return {
     url: `http://${host}:${address.port}`,
+    adminUrl: admin?.url,
+    metrics,
     server,
-    pipelines: new Map([...upstreams].map(([name, runtime]) => [name, runtime.pipeline])),
+    pipelines,
     events,
     get draining() {
       return draining;
@@ -432,6 +493,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           await runtime.agent.close();
         }),
       );
+      await admin?.close();
       if (ownsStore) await budgetStore.close();
     },
   };

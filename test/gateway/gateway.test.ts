@@ -57,7 +57,7 @@ async function startUpstream(handler?: Handler): Promise<{ url: string; seen: Se
 
 async function startWith(input: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): Promise<Gateway> {
   const config = normalizeConfig({ listen: { host: '127.0.0.1', port: 0 }, ...input });
-  const gateway = await startGateway({ config, env });
+  const gateway = await startGateway({ config, env, admin: false });
   closers.push(() => gateway.close(100));
   return gateway;
 }

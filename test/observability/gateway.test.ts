@@ -2,11 +2,8 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { normalizeConfig } from '../../src/config/load.js';
-import { createAdminServer } from '../../src/gateway/admin.js';
 import { startGateway } from '../../src/gateway/server.js';
 import type { BudgetsView } from '../../src/observability/budget-view.js';
-import { createCallLogger } from '../../src/observability/call-logger.js';
-import { createMetrics } from '../../src/observability/metrics.js';
 import { startSimulator } from '../../src/simulator/server.js';
 import { createManualClock } from '../../src/time.js';
 import { drive } from '../support/drive.js';
@@ -37,6 +34,7 @@ async function gatewayWithObservability() {
   );
   const config = normalizeConfig({
     listen: { host: '127.0.0.1', port: 0 },
+    admin: { host: '127.0.0.1', port: 0 },
     tenants: { 'team-a': { keys: [{ env: 'TEAM_A_KEY' }] }, 'team-b': { keys: [{ env: 'TEAM_B_KEY' }] } },
     upstreams: {
       github: {
@@ -51,8 +49,6 @@ async function gatewayWithObservability() {
       openai: { url: openai.url, dialect: 'openai', credentials: { default: { value: { env: 'OPENAI_TOKEN' } } } },
     },
   });
-  const gateway = await startGateway({ config, env: ENV, clock });
-  closers.push(() => gateway.close(100));
 
   const chunks: string[] = [];
   const logger = pino(
@@ -64,18 +60,12 @@ async function gatewayWithObservability() {
       },
     }),
   );
-  // What the gateway should hand the logger: its credentials' query names and every resolved secret.
-  const callLogger = createCallLogger(logger, {
-    redactQueryParameters: ['access'],
-    secrets: () => Object.values(ENV),
-  });
-  const metrics = createMetrics({ clock, tenants: Object.keys(config.tenants) });
-  for (const pipeline of gateway.pipelines.values()) {
-    metrics.watch(pipeline);
-    callLogger.watch(pipeline);
-  }
-  const admin = await createAdminServer({ pipelines: gateway.pipelines, metrics, clock });
-  closers.push(() => admin.close());
+  // The gateway wires the call logger (its credentials' query names and every secret it resolved), the metrics and
+  // the admin listener itself.
+  const gateway = await startGateway({ config, env: ENV, clock, logger });
+  closers.push(() => gateway.close(100));
+  const admin = { url: gateway.adminUrl as string };
+  const metrics = gateway.metrics;
   return { clock, gateway, admin, metrics, logText: () => chunks.join('') };
 }
 
