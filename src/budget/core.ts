@@ -191,7 +191,14 @@ function waitForEstimate(
   return 0;
 }
 
-function waitForDiscovery(discovery: DiscoveryState, nowEpochMs: number): number {
+function waitForDiscovery(
+  discovery: DiscoveryState,
+  state: BudgetState,
+  nowEpochMs: number,
+  policy: BudgetPolicy,
+): number {
+  // While the upstream keeps refusing, one probe at a time: a burst would only collect more refusals.
+  if (discovery.rejectionStreak > 0 && (state.inFlight.requests ?? 0) > 0) return policy.probeIntervalMs;
   if (discovery.lastSpendAtEpochMs === null) return 0;
   const spacing = 1000 / discovery.ratePerSecond;
   return Math.max(0, Math.ceil(discovery.lastSpendAtEpochMs + spacing - nowEpochMs));
@@ -248,7 +255,7 @@ export function admitCall(
       }
     }
     if (state.discovery && state.estimates.length === 0) {
-      const wait = waitForDiscovery(state.discovery, nowEpochMs);
+      const wait = waitForDiscovery(state.discovery, state, nowEpochMs, policy);
       if (wait > waitMs) {
         waitMs = wait;
         why = `${key}: pacing at the discovered rate of ${state.discovery.ratePerSecond.toFixed(2)}/s`;
@@ -284,7 +291,9 @@ export function admitCall(
       const spacing = 1000 / state.discovery.ratePerSecond;
       const scheduled = state.discovery.lastSpendAtEpochMs;
       state.discovery.lastSpendAtEpochMs =
-        scheduled === null ? nowEpochMs : Math.max(scheduled + spacing, nowEpochMs - spacing);
+        scheduled === null || !state.discovery.congested
+          ? nowEpochMs
+          : Math.max(scheduled + spacing, nowEpochMs - spacing);
     }
     state.sequence += 1;
     sequences.push(state.sequence);
@@ -576,6 +585,7 @@ function startDiscovery(state: BudgetState, nowEpochMs: number, policy: BudgetPo
     lastIncreaseAtEpochMs: nowEpochMs,
     cycleStartedAtEpochMs: null,
     acceptedInCycle: 0,
+    lastCycleMs: null,
     lastRejectionAtEpochMs: null,
     acceptedRatePerSecond: 0,
     acceptedSinceEpochMs: nowEpochMs,
@@ -586,13 +596,21 @@ function startDiscovery(state: BudgetState, nowEpochMs: number, policy: BudgetPo
 }
 
 /** Slow start doubles the rate this often. */
-const SLOW_START_DOUBLING_MS = 500;
+const SLOW_START_DOUBLING_MS = 100;
+/** Accepted calls are counted over spans this long to know the rate slow start may grow to. */
+const ACCEPTED_RATE_WINDOW_MS = 250;
+const MIN_BACKOFF_MS = 5;
+/** Once a cycle is known, back-offs stay under this share of it: a window reopening is seen within 2% of a cycle. */
+const CYCLE_BACKOFF_SHARE = 50;
+/** After an imprecise first measurement, the rate is set this much above it, to meet the limit again. */
+const REMEASURE_FACTOR = 1.5;
 /** Cycles shorter than this say too little to measure a rate by. */
 const MIN_CYCLE_MS = 100;
 
 /**
- * Header-less upstreams: the only signal is a rejection. Slow start doubles the rate until the first rejection;
- * from then on, each rejection streak backs off exponentially, and when it ends the cycle since the previous
+ * Header-less upstreams: the only signal is a rejection. Slow start doubles the rate every tenth of a second (but
+ * never beyond four times what is being accepted) until the first rejection. From then on, each rejection streak
+ * backs off exponentially (never more than a fiftieth of a cycle), and when it ends the cycle since the previous
  * streak's end is measured: what the upstream accepted over it is its rate, and the pacer settles just below it,
  * creeping up slowly to find out whether the limit has risen.
  */
@@ -616,6 +634,9 @@ function discover(
     discovery.lastRejectionAtEpochMs = nowEpochMs;
     const backoff = Math.min(
       policy.discovery.maxBackoffMs,
+      discovery.lastCycleMs === null
+        ? Number.POSITIVE_INFINITY
+        : Math.max(MIN_BACKOFF_MS, discovery.lastCycleMs / CYCLE_BACKOFF_SHARE),
       (1000 / discovery.ratePerSecond) * 2 ** discovery.rejectionStreak,
     );
     state.coolDownUntilEpochMs = Math.max(state.coolDownUntilEpochMs, nowEpochMs + backoff);
@@ -623,12 +644,18 @@ function discover(
   }
   if (discovery.rejectionStreak > 0 && sentSinceLastRejection) {
     // A streak just ended: the upstream has budget again. Measure the cycle that ends here, and start the next.
-    const boundary = ((discovery.lastRejectionAtEpochMs ?? nowEpochMs) + nowEpochMs) / 2;
+    // The limit came back between the last rejection and now. Windows that start with the first call after the
+    // last one ended (GitHub's model) start now; so cycles run from one streak's end to the next's.
+    const boundary = nowEpochMs;
     const started = discovery.cycleStartedAtEpochMs;
     if (started !== null && boundary - started >= MIN_CYCLE_MS && discovery.acceptedInCycle > 0) {
       const measured = (discovery.acceptedInCycle * 1000) / (boundary - started);
-      discovery.ratePerSecond = Math.max(0.1, measured * policy.discovery.settle);
+      // A cycle whose back-offs were not yet bounded by a known cycle length may have overshot its end by a lot:
+      // measure again, sending fast enough to meet the limit once more, before settling.
+      const precise = discovery.lastCycleMs !== null;
+      discovery.ratePerSecond = Math.max(0.1, measured * (precise ? policy.discovery.settle : REMEASURE_FACTOR));
       discovery.lastIncreaseAtEpochMs = nowEpochMs;
+      discovery.lastCycleMs = boundary - started;
     }
     discovery.cycleStartedAtEpochMs = boundary;
     discovery.acceptedInCycle = 0;
@@ -639,7 +666,7 @@ function discover(
   discovery.acceptedInCycle += 1;
   discovery.acceptedSinceCount += 1;
   const measuredFor = nowEpochMs - discovery.acceptedSinceEpochMs;
-  if (measuredFor >= 1000) {
+  if (measuredFor >= ACCEPTED_RATE_WINDOW_MS) {
     discovery.acceptedRatePerSecond = (discovery.acceptedSinceCount * 1000) / measuredFor;
     discovery.acceptedSinceEpochMs = nowEpochMs;
     discovery.acceptedSinceCount = 0;
@@ -647,10 +674,11 @@ function discover(
   const elapsedMs = nowEpochMs - discovery.lastIncreaseAtEpochMs;
   if (elapsedMs <= 0) return;
   const grown = discovery.congested
-    ? discovery.ratePerSecond * (1 + (policy.discovery.increasePerSecond * elapsedMs) / 1000)
-    : // Slow start doubles, but never runs far ahead of what is actually being accepted.
+    ? // Creep up, to find out whether the limit has risen.
+      discovery.ratePerSecond * (1 + (policy.discovery.increasePerSecond * elapsedMs) / 1000)
+    : // Slow start doubles quickly, but never runs far ahead of what is actually being accepted.
       Math.min(
-        discovery.ratePerSecond * 2 ** Math.min(elapsedMs / SLOW_START_DOUBLING_MS, 1),
+        discovery.ratePerSecond * 2 ** Math.min(elapsedMs / SLOW_START_DOUBLING_MS, 4),
         Math.max(policy.discovery.initialRatePerSecond, discovery.acceptedRatePerSecond) * 4,
       );
   discovery.ratePerSecond = Math.min(MAX_DISCOVERED_RATE, Math.max(discovery.ratePerSecond, grown));

@@ -73,7 +73,7 @@ export interface LimitEstimate {
 export interface DiscoveryState {
   /** Current sending rate, calls per second. */
   ratePerSecond: number;
-  /** False while still in slow start (doubling until the first rejection). */
+  /** False until the first rejection (slow start: the rate doubles every tenth of a second). */
   congested: boolean;
   /** When the last call was scheduled to go (it may have gone a little later). */
   lastSpendAtEpochMs: number | null;
@@ -81,14 +81,15 @@ export interface DiscoveryState {
   rejectionStreak: number;
   lastIncreaseAtEpochMs: number;
   /**
-   * When the current cycle began: halfway between the last rejection of a streak and the first acceptance after
-   * it (the upstream's limit came back in between). Taking both ends of a cycle the same way cancels the time the
-   * back-off overshot the reset. null before the first streak ended.
+   * When the current cycle began: the first acceptance after a rejection streak (the upstream's limit came back
+   * since the last rejection). null before the first streak ended.
    */
   cycleStartedAtEpochMs: number | null;
   acceptedInCycle: number;
+  /** The last cycle's length: back-offs stay under a fiftieth of it, so that a cycle's end is seen precisely. */
+  lastCycleMs: number | null;
   lastRejectionAtEpochMs: number | null;
-  /** Accepted calls per second, measured over the last second or more (slow start never runs ahead of it). */
+  /** Accepted calls per second, measured over the last second or more (the first rate after the first rejection). */
   acceptedRatePerSecond: number;
   acceptedSinceEpochMs: number;
   acceptedSinceCount: number;
