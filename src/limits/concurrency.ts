@@ -35,7 +35,9 @@ export function concurrency(
     }
     const lease = { id: leaseId, expiresAtEpochMs: nowEpochMs + policy.leaseMs };
     const leases = [...live, { id: leaseId, expiresAtEpochMs: lease.expiresAtEpochMs, cost }];
-    return { state: { leases }, result: { ...summary(leases, limit - held - cost, nowEpochMs), lease } };
+    const result = summary(leases, limit - held - cost, nowEpochMs);
+    result.lease = lease;
+    return { state: { leases }, result };
   }
   const result = summary(live, Math.max(0, limit - held), nowEpochMs);
   result.allowed = false;
@@ -61,9 +63,10 @@ export function releaseLease(
 function liveLeases(state: ConcurrencyState | undefined, nowEpochMs: number): readonly HeldLease[] {
   if (state === undefined) return [];
   const { leases } = state;
-  return leases.every((lease) => lease.expiresAtEpochMs > nowEpochMs)
-    ? leases
-    : leases.filter((lease) => lease.expiresAtEpochMs > nowEpochMs);
+  for (const lease of leases) {
+    if (lease.expiresAtEpochMs <= nowEpochMs) return leases.filter((held) => held.expiresAtEpochMs > nowEpochMs);
+  }
+  return leases;
 }
 
 function slotsHeld(leases: readonly HeldLease[]): number {
@@ -81,6 +84,8 @@ function summary(leases: readonly HeldLease[], remaining: number, nowEpochMs: nu
     resetAfterMs: latestExpiryAtEpochMs - nowEpochMs,
     retryAfterMs: 0,
     delayMs: 0,
+    lease: undefined,
+    released: undefined,
   };
 }
 

@@ -52,3 +52,18 @@ function single(result: PolicyResult, policy: CompiledPolicy): Decision {
     delayMs: result.delayMs,
   };
 }
+
+/** A cost above a policy's capacity can never pass: said as a decision, not an error (see docs/algorithms.md). */
+export function neverDecision(result: PolicyResult, policy: CompiledPolicy): Decision {
+  return {
+    allowed: false,
+    outcome: 'limited',
+    limit: policy.limit,
+    remaining: result.remaining,
+    resetAfterMs: result.resetAfterMs,
+    retryAfterMs: Number.POSITIVE_INFINITY,
+    policy,
+    lease: undefined,
+    delayMs: 0,
+  };
+}

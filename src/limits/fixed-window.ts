@@ -21,27 +21,16 @@ export function fixedWindow(
   const windowEndAfterMs = windowStartAtEpochMs + windowMs - nowEpochMs;
   const count = state !== undefined && state.windowStartAtEpochMs === windowStartAtEpochMs ? state.count : 0;
 
-  if (count + cost <= limit) {
-    const next = count + cost;
-    return {
-      state: cost === 0 ? state : { windowStartAtEpochMs, count: next },
-      result: {
-        allowed: true,
-        remaining: limit - next,
-        resetAfterMs: next > 0 ? windowEndAfterMs : 0,
-        retryAfterMs: 0,
-        delayMs: 0,
-      },
-    };
-  }
+  const allowed = count + cost <= limit;
+  const counted = allowed ? count + cost : count;
   return {
-    state,
+    state: allowed && cost > 0 ? { windowStartAtEpochMs, count: counted } : state,
     result: {
-      allowed: false,
-      remaining: Math.max(0, limit - count),
-      resetAfterMs: count > 0 ? windowEndAfterMs : 0,
-      // The next window is empty, so any cost up to the limit passes there.
-      retryAfterMs: cost > limit ? Number.POSITIVE_INFINITY : windowEndAfterMs,
+      allowed,
+      remaining: Math.max(0, limit - counted),
+      resetAfterMs: counted > 0 ? windowEndAfterMs : 0,
+      // A refused cost fits in the next window, which starts empty, unless it is above the limit.
+      retryAfterMs: allowed ? 0 : cost > limit ? Number.POSITIVE_INFINITY : windowEndAfterMs,
       delayMs: 0,
     },
   };

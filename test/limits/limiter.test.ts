@@ -160,3 +160,13 @@ describe('decisions', () => {
     expect((await limiter.take('k')).allowed).toBe(true);
   });
 });
+
+describe('a synchronous store that answers nonsense', () => {
+  it('gives an unavailable decision, never a thrown call', async () => {
+    const nonsense = { evaluate: async () => [], evaluateSync: () => undefined as never };
+    const limiter = createLimiter(tenPerMinute, { store: nonsense, onStoreError: 'closed' });
+    const decision = await limiter.take('k');
+    expect(decision).toMatchObject({ allowed: false, outcome: 'unavailable', fallback: 'closed' });
+    expect(decision.error).toMatchObject({ code: 'ERR_SLUICE_STORE_PROTOCOL' });
+  });
+});

@@ -16,9 +16,9 @@ describe('memory store', () => {
     expect((await limiter.peek('k')).remaining).toBe(0);
     clock.advance(1000);
     expect((await limiter.peek('k')).remaining).toBe(2);
-    expect(store.size).toBe(1);
+    expect(store.size()).toBe(1);
     await limiter.take('k');
-    expect(store.size).toBe(1);
+    expect(store.size()).toBe(1);
   });
 
   it('reclaims expired keys incrementally as new keys arrive, without a full scan', async () => {
@@ -26,12 +26,12 @@ describe('memory store', () => {
     const store = createMemoryStore({ clock, sweepPerInsert: 4 });
     const limiter = createLimiter({ algorithm: 'token-bucket', limit: 10, window: 1000 }, { store });
     for (let i = 0; i < 10_000; i++) await limiter.take(`first:${i}`);
-    expect(store.size).toBe(10_000);
+    expect(store.size()).toBe(10_000);
     // Every bucket above is full again (state expired) after 100 ms.
     clock.advance(200);
     for (let i = 0; i < 10_000; i++) await limiter.take(`second:${i}`);
     // Each insert examined 4 slots: 40 000 examinations cover the 10 000 old slots several times over.
-    expect(store.size).toBe(10_000);
+    expect(store.size()).toBe(10_000);
     // And nothing live was dropped.
     expect((await limiter.peek('second:0')).remaining).toBe(9);
   });
@@ -44,7 +44,7 @@ describe('memory store', () => {
     for (let i = 0; i < 50_000; i++) {
       if (i % 100 === 0) clock.advance(10);
       await limiter.take(`user:${i}`);
-      largest = Math.max(largest, store.size);
+      largest = Math.max(largest, store.size());
     }
     // 100 new keys per 10 ms, each living at most 100 ms: about 1 000 live keys at any time.
     expect(largest).toBeLessThan(2_500);
@@ -75,13 +75,18 @@ describe('memory store', () => {
     await expect(store.evaluate({ ...request, policies: unknown })).rejects.toThrow();
   });
 
-  it('forgets a concurrency key once its last lease is released', async () => {
-    const store = createMemoryStore();
+  it('leaves a key whose last lease was released to the sweep, without churning the Map', async () => {
+    const clock = createManualClock(START);
+    const store = createMemoryStore({ clock });
     const limiter = createLimiter({ algorithm: 'concurrency', limit: 1 }, { store });
     const decision = await limiter.take('k');
-    expect(store.size).toBe(1);
     expect(await limiter.release('k', decision.lease!)).toBe('released');
-    expect(store.size).toBe(0);
+    expect((await limiter.peek('k')).remaining).toBe(1);
+    expect(store.size()).toBe(1);
+    // The next new key sweeps the released one.
+    await limiter.take('other');
+    expect(store.size()).toBe(1);
+    expect((await limiter.take('k')).allowed).toBe(true);
   });
 });
 
@@ -97,16 +102,25 @@ describe('slot table', () => {
       const slot = table.slotOf(`k${i}`);
       expect([table.number(slot, 0), table.number(slot, 1), table.isLive(slot, START + i - 1)]).toEqual([i, -i, true]);
     }
-    expect(table.size).toBe(5000);
+    expect(table.size()).toBe(5000);
   });
 
   it('frees the slots it sweeps and hands them out again', () => {
     const table = createSlotTable(1);
     for (let i = 0; i < 10; i++) table.claim(`k${i}`, -1, START + 1);
     table.sweep(START + 1, 10);
-    expect(table.size).toBe(0);
+    expect(table.size()).toBe(0);
     expect(table.slotOf('k0')).toBe(-1);
     const reused = table.claim('new', -1, START + 5);
     expect(reused).toBeLessThan(10);
+  });
+});
+
+describe('memory store options', () => {
+  it('names a bad option', () => {
+    expect(() => createMemoryStore({ sweepPerInsert: 0 })).toThrow(
+      'sweepPerInsert: expected a positive integer, got 0',
+    );
+    expect(() => createMemoryStore({ clock: {} as never })).toThrow('clock: expected a clock');
   });
 });
