@@ -26,7 +26,10 @@ export interface LimiterOptions {
    * limiter holding `localShare` of each limit. Either way the decision's outcome is 'unavailable'.
    */
   onStoreError?: StoreErrorPolicy;
-  /** This process's share of each limit for the 'local' fallback, in (0, 1] (default 1). */
+  /**
+   * This process's share of each limit for the 'local' fallback, in (0, 1]. Default: what the store says
+   * (a Redis store: 1 / the live instances it counts by heartbeat), else 1.
+   */
   localShare?: number;
   /** Lease lifetime for concurrency policies without their own `lease` (default 60 000 ms). */
   leaseMs?: number;
@@ -49,9 +52,16 @@ export interface Limiter {
   peek(key: string, options?: CostOptions): Promise<Decision>;
   /** Frees a concurrency lease before it expires. */
   release(key: string, lease: Lease): Promise<ReleaseOutcome>;
+  /**
+   * Extends a concurrency lease that is still held to now + its lease time, so a live holder keeps a short lease
+   * for as long as its call runs (see `holdLease`). 'not-held': released, expired or never held.
+   */
+  renew(key: string, lease: Lease): Promise<RenewResult>;
   /** Forgets every policy's state for `key` (the full limit is available again). */
   reset(key: string): Promise<void>;
 }
+
+export type RenewResult = { outcome: 'renewed'; lease: Lease } | { outcome: 'not-held' | 'unavailable' };
 
 const STORE_ERROR_POLICIES: readonly StoreErrorPolicy[] = ['open', 'closed', 'local'];
 const LOCAL_LEASE = 'local:';
@@ -70,14 +80,17 @@ export function createLimiter(
   const store = options.store ?? createMemoryStore(options.clock ? { clock: options.clock } : {});
   const { clock } = options;
   const hasConcurrency = policies.some((policy) => policy.algorithm === 'concurrency');
-  let local: { store: LimitStore; policies: CompiledPolicy[] } | undefined;
+  let local: { store: LimitStore; policies: CompiledPolicy[]; share: number } | undefined;
 
   function localFallback() {
-    if (local === undefined) {
+    const share = settings.localShare ?? storeShare(store);
+    // The share changes only between outages (a shared store counts instances while it answers).
+    if (local === undefined || local.share !== share) {
       const given = Array.isArray(policyOrPolicies) ? policyOrPolicies : [policyOrPolicies as PolicyOptions];
       local = {
         store: createMemoryStore(clock ? { clock } : {}),
-        policies: compilePolicies(shareOfPolicies(given, settings.localShare), settings),
+        policies: compilePolicies(shareOfPolicies(given, share), settings),
+        share,
       };
     }
     return local;
@@ -201,7 +214,7 @@ export function createLimiter(
     return { ...decision, ...base };
   }
 
-  async function release(key: string, lease: Lease): Promise<ReleaseOutcome> {
+  function checkLease(key: string, lease: Lease): void {
     checkKey(key);
     if (typeof lease !== 'object' || lease === null || typeof lease.id !== 'string') {
       throw new InvalidOptionError(
@@ -209,24 +222,45 @@ export function createLimiter(
         `expected the lease of a concurrency decision ({ id, expiresAtEpochMs }), got ${describe(lease)}`,
       );
     }
-    if (lease.id.startsWith(OPEN_LEASE)) return 'not-held';
+  }
+
+  /** Runs a release or a renewal on the store that gave the lease (the shared one, or the local fallback's). */
+  async function changeLease(operation: 'release' | 'renew', key: string, lease: Lease): Promise<PolicyResult[]> {
     const target = lease.id.startsWith(LOCAL_LEASE) ? localFallback() : { store, policies };
+    return checkResults(
+      await target.store.evaluate({
+        operation,
+        key,
+        policies: target.policies,
+        cost: 0,
+        leaseId: lease.id,
+        nowEpochMs: clock?.now(),
+      }),
+      target.policies.length,
+    );
+  }
+
+  async function release(key: string, lease: Lease): Promise<ReleaseOutcome> {
+    checkLease(key, lease);
+    if (lease.id.startsWith(OPEN_LEASE)) return 'not-held';
     try {
-      const results = checkResults(
-        await target.store.evaluate({
-          operation: 'release',
-          key,
-          policies: target.policies,
-          cost: 0,
-          leaseId: lease.id,
-          nowEpochMs: clock?.now(),
-        }),
-        target.policies.length,
-      );
+      const results = await changeLease('release', key, lease);
       return results.some((result) => result.released) ? 'released' : 'not-held';
     } catch {
       // The lease expires by itself: its slots are freed at expiresAtEpochMs at the latest.
       return 'unavailable';
+    }
+  }
+
+  async function renew(key: string, lease: Lease): Promise<RenewResult> {
+    checkLease(key, lease);
+    if (lease.id.startsWith(OPEN_LEASE)) return { outcome: 'not-held' };
+    try {
+      const results = await changeLease('renew', key, lease);
+      const renewed = results.find((result) => result.lease !== undefined)?.lease;
+      return renewed ? { outcome: 'renewed', lease: renewed } : { outcome: 'not-held' };
+    } catch {
+      return { outcome: 'unavailable' };
     }
   }
 
@@ -252,8 +286,15 @@ export function createLimiter(
     take: (key, costOptions) => decide('take', key, costOptions),
     peek: (key, costOptions) => decide('peek', key, costOptions),
     release,
+    renew,
     reset,
   };
+}
+
+/** The share a shared store says this process may use alone, kept within (0, 1]. */
+function storeShare(store: LimitStore): number {
+  const share = store.localShare?.();
+  return typeof share === 'number' && share > 0 && share <= 1 ? share : 1;
 }
 
 function firstBelowCapacity(policies: readonly CompiledPolicy[], cost: number): CompiledPolicy | undefined {
@@ -284,8 +325,8 @@ function readOptions(options: LimiterOptions) {
   if (!STORE_ERROR_POLICIES.includes(onStoreError)) {
     throw new InvalidOptionError('onStoreError', `expected "open", "closed" or "local", got ${describe(onStoreError)}`);
   }
-  const localShare = options.localShare ?? 1;
-  if (typeof localShare !== 'number' || !(localShare > 0 && localShare <= 1)) {
+  const { localShare } = options;
+  if (localShare !== undefined && (typeof localShare !== 'number' || !(localShare > 0 && localShare <= 1))) {
     throw new InvalidOptionError(
       'localShare',
       `expected a number greater than 0 and at most 1, got ${describe(localShare)}`,

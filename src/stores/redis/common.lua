@@ -1,0 +1,44 @@
+-- Shared by every limit algorithm. The script is the concatenation of common.lua, one file per algorithm and
+-- evaluate.lua (see src/stores/redis/scripts.ts), so that each decision is one EVALSHA. Everything is local:
+-- Redis forbids globals in scripts.
+--
+-- Numbers: Lua numbers are doubles, like JavaScript's; every value here is an integer below 2^53 (policies are
+-- validated for it), and divisions are followed by floor/ceil exactly where the TypeScript has Math.floor/ceil,
+-- so the results are the same as src/limits/*.ts. Never tostring() a time (Lua prints 14 digits): pass numbers to
+-- redis.call, which writes them exactly, or use string.format('%d').
+local floor, ceil, max = math.floor, math.ceil, math.max
+local INFINITY = math.huge
+
+-- A policy travels as one ARGV entry: "algorithm limit windowMs capacity intervalUs delay leaseMs".
+local function parse_policy(text)
+  local algorithm, limit, window, capacity, interval, delay, lease =
+    string.match(text, '^(%d+) (%d+) (%d+) (%d+) (%d+) (%d+) (%d+)$')
+  if not algorithm then
+    return redis.error_reply('ERR sluice: malformed policy argument ' .. text)
+  end
+  return {
+    algorithm = tonumber(algorithm),
+    limit = tonumber(limit),
+    window = tonumber(window),
+    capacity = tonumber(capacity),
+    interval = tonumber(interval),
+    delay = tonumber(delay),
+    lease = tonumber(lease),
+  }
+end
+
+-- { allowed, remaining, resetAfterMs, retryAfterMs, delayMs, extra } where extra is a lease's expiry (take, renew),
+-- whether a lease was released (release), or -1.
+local function result(allowed, remaining, reset_after, retry_after, delay)
+  return { allowed, remaining, reset_after, retry_after, delay, -1 }
+end
+
+-- Sets a string state with its expiry relative to now (an injected now is not Redis time: never PEXPIREAT).
+local function store_string(key, value, expires_at, now)
+  local ttl = expires_at - now
+  if ttl <= 0 then
+    redis.call('DEL', key)
+  else
+    redis.call('SET', key, value, 'PX', ttl)
+  end
+end
