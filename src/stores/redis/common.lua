@@ -33,12 +33,20 @@ local function result(allowed, remaining, reset_after, retry_after, delay)
   return { allowed, remaining, reset_after, retry_after, delay, -1 }
 end
 
--- Sets a string state with its expiry relative to now (an injected now is not Redis time: never PEXPIREAT).
+-- The least time to live of a state. 0 when now is Redis time. With an injected now (tests), real time does not
+-- follow it, so states are kept a while longer: a state past its expiry is equivalent to none, so keeping it
+-- longer never changes a decision.
+local ttl_floor = 0
+
+-- A state's time to live: its expiry relative to now (an injected now is not Redis time: never PEXPIREAT).
+local function time_to_live(expires_at, now)
+  return max(expires_at - now, ttl_floor)
+end
+
 local function store_string(key, value, expires_at, now)
-  local ttl = expires_at - now
-  if ttl <= 0 then
+  if expires_at <= now then
     redis.call('DEL', key)
   else
-    redis.call('SET', key, value, 'PX', ttl)
+    redis.call('SET', key, value, 'PX', time_to_live(expires_at, now))
   end
 end

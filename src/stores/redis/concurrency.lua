@@ -117,5 +117,5 @@ function concurrency.write(key, old, leases, now)
     return
   end
   for id in pairs(before) do redis.call('HDEL', key, id) end
-  redis.call('PEXPIRE', key, latest - now)
+  redis.call('PEXPIRE', key, time_to_live(latest, now))
 end

@@ -9,7 +9,9 @@ local CONCURRENCY = 6
 local operation = ARGV[1]
 local cost = tonumber(ARGV[2])
 local now = tonumber(ARGV[3])
-if not now then
+if now then
+  ttl_floor = 60000
+else
   local time = redis.call('TIME')
   now = tonumber(time[1]) * 1000 + floor(tonumber(time[2]) / 1000)
 end

@@ -47,5 +47,5 @@ function sliding_log.write(key, _, change, now, policy)
     remaining = remaining - #batch
   end
   -- The newest entry is now: the log is equivalent to none a window later.
-  redis.call('PEXPIRE', key, policy.window)
+  redis.call('PEXPIRE', key, time_to_live(change.at + policy.window, now))
 end
