@@ -165,6 +165,7 @@ export function createRedisBudgetStore(target: string | RedisClient | RedisBudge
     probeIntervalMs: options.probeIntervalMs,
     logger: options.logger,
     onOutage: options.onOutage,
+    probe: () => connection.client.ping(),
   });
   connection.onReady(() => monitor.probeNow());
   // This store's reservations are kept by its own heartbeat; processes are counted apart (several stores, one N).
@@ -278,7 +279,13 @@ export function createRedisBudgetStore(target: string | RedisClient | RedisBudge
         holders.ttlMs,
       ];
       let changed = false;
+      // Refusals alone change nothing that matters: time moved on (estimates advanced, touched), which the next
+      // decision derives again from the same records. Not writing them spares a round trip and a conflict for
+      // every caller that re-checks while it waits.
+      const onlyRefusals =
+        outcomes.reclaimed === 0 && outcomes.results.every((result) => result !== undefined && !result.admitted);
       names.forEach((name, index) => {
+        if (onlyRefusals) return;
         const record = outcomes.table.get(name);
         const json = record ? JSON.stringify(record) : '';
         const version = snapshot.versions[index] as number;
@@ -370,7 +377,9 @@ export function createRedisBudgetStore(target: string | RedisClient | RedisBudge
       return new Promise<void>((resolve, reject) => {
         const names = keysOfObservation(observation, settlement);
         if (names.length === 0) {
-          resolve();
+          // Nothing to fold in; but a store that is down says so, rather than passing for one that answered.
+          if (monitor.down) reject(new SluiceError('ERR_SLUICE_STORE_UNAVAILABLE', 'Redis is not answering'));
+          else resolve();
           return;
         }
         enqueue({
@@ -416,6 +425,7 @@ export function createRedisBudgetStore(target: string | RedisClient | RedisBudge
     async close() {
       if (closed) return;
       closed = true;
+      monitor.stop();
       listeners.clear();
       await Promise.all([holders.stop(), instances?.stop()]);
       await connection.close();

@@ -2,9 +2,11 @@
  * Tracks whether a shared store (Redis) is answering, so that an outage is logged and counted once, callers fail
  * over at once instead of each waiting for a timeout, and the store is tried again by itself.
  *
- * While up, every call goes to the store. After a failure the store is down: calls skip it (their `onStoreError`
- * policy decides) except one probe per `probeIntervalMs`, or at once when the connection reports it is ready again.
- * The first success brings it back up.
+ * While up, every call goes to the store. After a failure the store is down: calls skip it at once (their
+ * `onStoreError` policy decides), so no caller waits on a dead connection, while a background probe (`probe`, e.g.
+ * a PING) asks the store every `probeIntervalMs` — or at once when the connection reports it is ready again. The
+ * first success, the probe's or a call's, brings it back up. Without a `probe`, one call per interval tries the
+ * store instead.
  */
 import { type Clock, systemClock } from '../time.js';
 import { defaultStoreLogger, type StoreLogger } from './store-logger.js';
@@ -42,13 +44,17 @@ export interface OutageMonitorOptions {
   /** Where outages are logged (default: pino on stderr); false: not logged. */
   logger?: StoreLogger | false;
   onOutage?(event: OutageEvent): void;
+  /** Asks the store whether it answers (resolves: yes), in the background while it is down. */
+  probe?(): Promise<unknown>;
 }
 
 export interface OutageMonitor {
   /** Whether this call should go to the store (false: it is down and no probe is due). */
   shouldTry(): boolean;
-  /** The connection is ready again: the next call probes at once. */
+  /** The connection is ready again: probe at once. */
   probeNow(): void;
+  /** Stops probing (the store is closing). */
+  stop(): void;
   succeeded(): void;
   failed(error: unknown): void;
   readonly down: boolean;
@@ -67,6 +73,9 @@ export function createOutageMonitor(options: OutageMonitorOptions): OutageMonito
   let failures = 0;
   let skipped = 0;
   let lastError: unknown;
+  let probeTimer: NodeJS.Timeout | undefined;
+  let probing = false;
+  let stopped = false;
 
   const notify = (event: OutageEvent) => {
     try {
@@ -76,23 +85,49 @@ export function createOutageMonitor(options: OutageMonitorOptions): OutageMonito
     }
   };
 
-  return {
+  function runProbe(): void {
+    const { probe } = options;
+    if (probe === undefined || probing || !down || stopped) return;
+    probing = true;
+    probe().then(
+      () => {
+        probing = false;
+        monitor.succeeded();
+      },
+      (error: unknown) => {
+        probing = false;
+        lastError = error;
+      },
+    );
+  }
+
+  const monitor: OutageMonitor = {
     shouldTry() {
       if (!down) return true;
-      const now = clock.now();
-      if (now >= nextProbeAtEpochMs) {
-        nextProbeAtEpochMs = now + probeIntervalMs;
-        return true;
+      if (options.probe === undefined) {
+        const now = clock.now();
+        if (now >= nextProbeAtEpochMs) {
+          nextProbeAtEpochMs = now + probeIntervalMs;
+          return true;
+        }
       }
       skipped++;
       return false;
     },
     probeNow() {
       nextProbeAtEpochMs = 0;
+      runProbe();
+    },
+    stop() {
+      stopped = true;
+      if (probeTimer !== undefined) clearInterval(probeTimer);
+      probeTimer = undefined;
     },
     succeeded() {
       if (!down) return;
       down = false;
+      if (probeTimer !== undefined) clearInterval(probeTimer);
+      probeTimer = undefined;
       const now = clock.now();
       const downForMs = now - downSinceEpochMs;
       logger()?.info({ store: options.store, downForMs, outages }, `${options.store}: the store answers again`);
@@ -107,6 +142,10 @@ export function createOutageMonitor(options: OutageMonitorOptions): OutageMonito
       const now = clock.now();
       downSinceEpochMs = now;
       nextProbeAtEpochMs = now + probeIntervalMs;
+      if (options.probe !== undefined && !stopped) {
+        probeTimer = setInterval(runProbe, probeIntervalMs);
+        probeTimer.unref();
+      }
       logger()?.warn(
         { store: options.store, outages, error: describeError(error) },
         `${options.store}: the store does not answer; deciding with the onStoreError policy until it does`,
@@ -125,6 +164,7 @@ export function createOutageMonitor(options: OutageMonitorOptions): OutageMonito
       lastError: lastError === undefined ? null : describeError(lastError),
     }),
   };
+  return monitor;
 }
 
 export function describeError(error: unknown): string {

@@ -7,9 +7,9 @@
  * Keys: `<keyPrefix>{<key>}:<policy id>`. The caller's key is the hash tag, so all policies of one key live in one
  * Cluster slot and one script may touch them all; every key expires when its state is equivalent to none.
  *
- * When Redis does not answer, `evaluate` rejects (fast: no offline queue, short command timeouts, and while it is
- * down only one probe per second waits for it) and the limiter applies its `onStoreError` policy; the outage is
- * logged and counted once. Instances renew a heartbeat, so `localShare()` is 1 / the live instances: the share of
+ * When Redis does not answer, `evaluate` rejects (fast: no offline queue, short command timeouts, and once it is
+ * known to be down, at once, while a background PING probes it every second) and the limiter applies its
+ * `onStoreError` policy; the outage is logged and counted once. Instances renew a heartbeat, so `localShare()` is 1 / the live instances: the share of
  * each limit the limiter's 'local' fallback may use alone.
  */
 import { randomUUID } from 'node:crypto';
@@ -104,6 +104,7 @@ export function createRedisStore(target: string | RedisClient | RedisStoreOption
     probeIntervalMs: options.probeIntervalMs,
     logger: options.logger,
     onOutage: options.onOutage,
+    probe: () => connection.client.ping(),
   });
   connection.onReady(() => monitor.probeNow());
   const presence: Presence | undefined =
@@ -182,6 +183,7 @@ export function createRedisStore(target: string | RedisClient | RedisStoreOption
       instances: configuredInstances ?? presence?.liveInstances() ?? 1,
     }),
     async close() {
+      monitor.stop();
       await presence?.stop();
       await connection.close();
     },

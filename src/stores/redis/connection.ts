@@ -121,18 +121,27 @@ export function openRedisConnection(options: RedisConnectionOptions): RedisConne
     for (const listener of readyListeners) listener();
   });
 
+  // Until the first connection is up, a call waits for it briefly (a new process's first calls should not fail
+  // while it connects), but no longer than the connection keeps failing.
   const firstReady = (): Promise<void> =>
     new Promise((resolve, reject) => {
       if (client.status === 'wait') (client as Redis).connect().catch(() => {});
-      const timer = setTimeout(() => {
-        client.off('ready', onReady);
-        reject(new SluiceError('ERR_SLUICE_STORE_UNAVAILABLE', `Redis did not answer within ${commandTimeoutMs} ms`));
-      }, commandTimeoutMs);
-      const onReady = () => {
+      const finish = (error?: unknown) => {
         clearTimeout(timer);
-        resolve();
+        client.off('ready', onReady);
+        client.off('error', onError);
+        if (error === undefined) resolve();
+        else reject(error);
       };
+      const onReady = () => finish();
+      const onError = (error: unknown) => finish(error);
+      const timer = setTimeout(
+        () =>
+          finish(new SluiceError('ERR_SLUICE_STORE_UNAVAILABLE', `Redis did not answer within ${commandTimeoutMs} ms`)),
+        commandTimeoutMs,
+      );
       client.once('ready', onReady);
+      client.once('error', onError);
     });
 
   // ioredis flattens an array argument: the call goes out as is, without spreading it into arguments.
@@ -149,7 +158,6 @@ export function openRedisConnection(options: RedisConnectionOptions): RedisConne
   }
 
   function run(script: RedisScript, call: (string | number)[]): Promise<unknown> {
-    // Until the first connection is up, wait for it briefly instead of failing the first calls of a new process.
     const pending =
       everReady || client.status === 'end' ? send(script, call) : firstReady().then(() => send(script, call));
     return ownTimeout === 0 ? pending : withTimeout(pending, ownTimeout);
