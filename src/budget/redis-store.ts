@@ -16,7 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidOptionError, SluiceError } from '../errors.js';
 import type { Cost } from '../pipeline/stage.js';
-import { createOutageMonitor, type OutageEvent, type OutageStats } from '../stores/outage.js';
+import { createOutageMonitor, isErrorReply, type OutageEvent, type OutageStats } from '../stores/outage.js';
 import {
   connectionOptionsOf,
   openRedisConnection,
@@ -247,7 +247,8 @@ export function createRedisBudgetStore(target: string | RedisClient | RedisBudge
           await decide(lane.tag, due);
           monitor.succeeded();
         } catch (error) {
-          monitor.failed(error);
+          if (isErrorReply(error)) monitor.succeeded();
+          else monitor.failed(error);
           for (const operation of due) operation.reject(error);
         }
       }

@@ -167,6 +167,14 @@ export function createOutageMonitor(options: OutageMonitorOptions): OutageMonito
   return monitor;
 }
 
+/**
+ * Whether a failure is the store's answer (an error reply: a bad key, a script error) rather than no answer (a
+ * refused or lost connection, a timeout). Only the latter is an outage.
+ */
+export function isErrorReply(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ReplyError';
+}
+
 export function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }

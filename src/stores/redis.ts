@@ -17,7 +17,7 @@ import { InvalidOptionError, SluiceError } from '../errors.js';
 import type { LimitStore, StoreRequest } from '../limits/store.js';
 import type { Algorithm, CompiledPolicy, PolicyResult } from '../limits/types.js';
 import type { Clock } from '../time.js';
-import { createOutageMonitor, type OutageEvent, type OutageStats } from './outage.js';
+import { createOutageMonitor, isErrorReply, type OutageEvent, type OutageStats } from './outage.js';
 import {
   connectionOptionsOf,
   openRedisConnection,
@@ -167,7 +167,9 @@ export function createRedisStore(target: string | RedisClient | RedisStoreOption
         return readReply(reply, request, layout, leaseId);
       },
       (error: unknown) => {
-        monitor.failed(error);
+        // An error reply (a key holding something else) fails this decision only: Redis did answer.
+        if (isErrorReply(error)) monitor.succeeded();
+        else monitor.failed(error);
         throw error;
       },
     );
