@@ -12,6 +12,10 @@
  *
  * Reservations are recorded per holder (this store instance), whose heartbeat keeps them; those of a holder that
  * stopped beating for `3 × heartbeatMs` are settled for it by the next decision on that budget.
+ *
+ * Optimistic writes favour the fastest writer: a process that loses the compare-and-set twice in a row takes a short
+ * write lock (100 ms at most, released by its write), during which only its write can succeed, so every process
+ * gets its turn under contention.
  */
 import { randomUUID } from 'node:crypto';
 import { InvalidOptionError, SluiceError } from '../errors.js';
@@ -61,7 +65,7 @@ export interface RedisBudgetStoreOptions extends RedisConnectionOptions {
   maxHoldMs?: number;
   /** An operation still waiting to be sent after this fails (default 1000 ms). */
   operationTimeoutMs?: number;
-  /** Compare-and-set attempts per decision before giving up (default 20). */
+  /** Refused compare-and-sets per decision before giving up (default 20). */
   maxAttempts?: number;
   /** Operations decided together at most (default 64). */
   maxBatch?: number;
@@ -129,13 +133,22 @@ interface Lane {
   running: boolean;
 }
 
-/** What a read (or a refused write) says: Redis time, live holders, and each record's version and JSON. */
+/** What a read (or a refused write) says: Redis time, live holders, the lock, each record's version and JSON. */
 interface RecordsSnapshot {
   nowEpochMs: number;
   live: Set<string>;
+  /** Who holds the write lock ('' = nobody), and for how much longer. */
+  lockOwner: string;
+  lockLeftMs: number;
   versions: number[];
   records: string[];
 }
+
+/** Conflicts in a row after which a decision asks for the write lock, and how long it may hold it. */
+const LOCK_AFTER_CONFLICTS = 2;
+const LOCK_MS = 100;
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const defaultHashTag = (budgetKey: string) => {
   const end = budgetKey.indexOf('|');
@@ -184,6 +197,7 @@ export function createRedisBudgetStore(target: string | RedisClient | RedisBudge
 
   const recordKey = (tag: string, budgetKey: string) => `${keyPrefix}budget:{${tag}}:${budgetKey}`;
   const holdersKey = (tag: string) => `${keyPrefix}budget-holders:{${tag}}`;
+  const lockKey = (tag: string) => `${keyPrefix}budget-lock:{${tag}}`;
 
   function tagOf(names: readonly string[]): string {
     const tag = hashTagOf(names[0] ?? '');
@@ -247,7 +261,8 @@ export function createRedisBudgetStore(target: string | RedisClient | RedisBudge
           await decide(lane.tag, due);
           monitor.succeeded();
         } catch (error) {
-          if (isErrorReply(error)) monitor.succeeded();
+          // Redis answered (an error reply, or writes kept colliding): this batch failed, the store is not down.
+          if (isErrorReply(error) || (error as SluiceError).code === 'ERR_SLUICE_STORE_CONTENTION') monitor.succeeded();
           else monitor.failed(error);
           for (const operation of due) operation.reject(error);
         }
@@ -263,19 +278,42 @@ export function createRedisBudgetStore(target: string | RedisClient | RedisBudge
     for (const operation of batch) for (const name of operation.names) if (!names.includes(name)) names.push(name);
     const keys = names.map((name) => recordKey(tag, name));
     const registry = holdersKey(tag);
-    counts.roundTrips++;
-    let snapshot = readSnapshot(
-      await connection.run(BUDGET_READ_SCRIPT, [BUDGET_READ_SCRIPT.sha, keys.length + 1, ...keys, registry]),
-      0,
-      names.length,
-    );
-    for (let attempt = 1; ; attempt++) {
+    const lock = lockKey(tag);
+    const read = async (lockMs: number) => {
+      counts.roundTrips++;
+      const call = [BUDGET_READ_SCRIPT.sha, keys.length + 2, ...keys, registry, lock, holder, lockMs];
+      return readSnapshot(await connection.run(BUDGET_READ_SCRIPT, call), 0, names.length);
+    };
+    const deadlineAtEpochMs = Math.min(...batch.map((operation) => operation.deadlineAtEpochMs));
+    let snapshot = await read(0);
+    let conflicts = 0;
+    for (;;) {
+      if (conflicts >= maxAttempts) {
+        throw new SluiceError(
+          'ERR_SLUICE_STORE_CONTENTION',
+          `budgets ${names.join(', ')} changed under ${maxAttempts} attempts in a row; giving up this decision`,
+        );
+      }
+      if (snapshot.lockOwner !== '' && snapshot.lockOwner !== holder) {
+        // Another process has its turn (it kept losing): a write now would be refused. Wait a moment, then ask
+        // for the next turn ourselves — within the operations' deadline (a dead owner's lock lapses by itself).
+        if (clock.now() >= deadlineAtEpochMs) {
+          throw new SluiceError(
+            'ERR_SLUICE_STORE_TIMEOUT',
+            `budgets ${names.join(', ')}: another process held the write lock past this decision's deadline`,
+          );
+        }
+        await pause(Math.min(snapshot.lockLeftMs, 1 + Math.random() * 2));
+        snapshot = await read(LOCK_MS);
+        continue;
+      }
       const outcomes = applyBatch(batch, names, snapshot);
       const write: (string | number)[] = [
         BUDGET_WRITE_SCRIPT.sha,
-        keys.length + 1,
+        keys.length + 2,
         ...keys,
         registry,
+        lock,
         holder,
         holders.ttlMs,
       ];
@@ -286,32 +324,29 @@ export function createRedisBudgetStore(target: string | RedisClient | RedisBudge
       const onlyRefusals =
         outcomes.reclaimed === 0 && outcomes.results.every((result) => result !== undefined && !result.admitted);
       names.forEach((name, index) => {
-        if (onlyRefusals) return;
         const record = outcomes.table.get(name);
-        const json = record ? JSON.stringify(record) : '';
+        const json = record && !onlyRefusals ? JSON.stringify(record) : '';
         const version = snapshot.versions[index] as number;
-        if (record && json !== snapshot.records[index]) {
+        if (record && json !== '' && json !== snapshot.records[index]) {
           changed = true;
           write.push(version, json, recordTimeToLiveMs(record, outcomes.nowEpochMs, outcomes.policy));
         } else {
           write.push(version, '', 0);
         }
       });
-      if (changed) {
+      // Holding the lock, always write: the write releases it.
+      if (changed || snapshot.lockOwner === holder) {
         counts.roundTrips++;
         const reply = await connection.run(BUDGET_WRITE_SCRIPT, write);
         if (!Array.isArray(reply) || reply[0] !== 1) {
           counts.conflicts++;
-          if (attempt >= maxAttempts) {
-            throw new SluiceError(
-              'ERR_SLUICE_STORE_CONTENTION',
-              `budgets ${names.join(', ')} changed under ${maxAttempts} attempts in a row; giving up this decision`,
-            );
-          }
+          conflicts++;
           snapshot = readSnapshot(reply, 1, names.length);
+          // Lost again and again to faster writers: ask for a turn of our own.
+          if (conflicts >= LOCK_AFTER_CONFLICTS && snapshot.lockOwner === '') snapshot = await read(LOCK_MS);
           continue;
         }
-        holders.track(registry);
+        if (changed) holders.track(registry);
       }
       counts.reclaimed += outcomes.reclaimed;
       batch.forEach((operation, index) => {
@@ -435,18 +470,20 @@ export function createRedisBudgetStore(target: string | RedisClient | RedisBudge
 }
 
 function readSnapshot(reply: unknown, offset: number, count: number): RecordsSnapshot {
-  if (!Array.isArray(reply) || reply.length !== offset + 2 + 2 * count) {
+  if (!Array.isArray(reply) || reply.length !== offset + 4 + 2 * count) {
     throw new SluiceError('ERR_SLUICE_STORE_PROTOCOL', 'the Redis budget script answered in an unexpected shape');
   }
   const versions: number[] = [];
   const records: string[] = [];
   for (let index = 0; index < count; index++) {
-    versions.push(Number(reply[offset + 2 + 2 * index]));
-    records.push(String(reply[offset + 3 + 2 * index]));
+    versions.push(Number(reply[offset + 4 + 2 * index]));
+    records.push(String(reply[offset + 5 + 2 * index]));
   }
   return {
     nowEpochMs: Number(reply[offset]),
     live: new Set((reply[offset + 1] as string[]) ?? []),
+    lockOwner: String(reply[offset + 2] ?? ''),
+    lockLeftMs: Number(reply[offset + 3]),
     versions,
     records,
   };

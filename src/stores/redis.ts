@@ -15,7 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidOptionError, SluiceError } from '../errors.js';
 import type { LimitStore, StoreRequest } from '../limits/store.js';
-import type { Algorithm, CompiledPolicy, PolicyResult } from '../limits/types.js';
+import type { CompiledPolicy, PolicyResult } from '../limits/types.js';
 import type { Clock } from '../time.js';
 import { createOutageMonitor, isErrorReply, type OutageEvent, type OutageStats } from './outage.js';
 import {
@@ -25,8 +25,9 @@ import {
   type RedisConnection,
   type RedisConnectionOptions,
 } from './redis/connection.js';
+import { packIntegerArrays } from './redis/msgpack.js';
 import { createPresence, PROCESS_INSTANCE_ID, type Presence } from './redis/presence.js';
-import { LIMITS_SCRIPT } from './redis/scripts.js';
+import { ALGORITHM_CODES, algorithmBit, limitsScript } from './redis/scripts.js';
 import type { StoreLogger } from './store-logger.js';
 
 export interface RedisStoreOptions extends RedisConnectionOptions {
@@ -48,6 +49,8 @@ export interface RedisStoreOptions extends RedisConnectionOptions {
 export interface RedisStoreStats extends OutageStats {
   /** Decisions (and releases, renewals, resets) sent to Redis. */
   requests: number;
+  /** Script calls that carried them (fewer when decisions asked in the same tick went together). */
+  calls: number;
   /** Live instances at the last heartbeat, or the configured `instances`. */
   instances: number;
 }
@@ -61,27 +64,30 @@ export interface RedisStore extends LimitStore {
   close(): Promise<void>;
 }
 
-/** Algorithm codes understood by evaluate.lua. */
-const ALGORITHM_CODES: Record<Algorithm, number> = {
-  'fixed-window': 1,
-  'sliding-window': 2,
-  'sliding-log': 3,
-  'token-bucket': 4,
-  'leaky-bucket': 5,
-  concurrency: 6,
-};
-
 /** Six integers per policy in the script's reply. */
 const REPLY_WIDTH = 6;
+/** Decisions sent in one script call at most. */
+const MAX_BATCH = 128;
 
 /** What a limiter's policies look like on the wire, computed once per policies array. */
 interface PolicyLayout {
+  /** The algorithms these policies use (scripts.ts algorithmBit). */
+  algorithms: number;
   /** `}:<policy id>` per policy: a key is prefix + '{' + key + suffix. */
   suffixes: string[];
-  /** One ARGV entry per policy. */
-  descriptors: string[];
+  /** All the policies as one argument: MessagePack arrays (see common.lua). */
+  policiesArgument: Buffer;
   concurrency: boolean[];
   hasConcurrency: boolean;
+}
+
+/** A decision waiting to be sent, and its caller. */
+interface PendingDecision {
+  request: StoreRequest;
+  layout: PolicyLayout;
+  leaseId: string;
+  resolve(results: PolicyResult[]): void;
+  reject(error: unknown): void;
 }
 
 export const DEFAULT_KEY_PREFIX = 'sluice:';
@@ -89,6 +95,11 @@ export const DEFAULT_KEY_PREFIX = 'sluice:';
 /**
  * Opens a limit store on Redis: `createRedisStore('redis://127.0.0.1:6379')`, `createRedisStore(client)` (an
  * ioredis client; not closed by the store) or `createRedisStore({ url, keyPrefix, commandTimeoutMs, ... })`.
+ *
+ * On a single Redis (not a Cluster), the decisions callers ask for in the same tick go out in one script call,
+ * decided one after the other inside it: one round trip and one script run for many callers, each decision still
+ * atomic and all-or-nothing over its policies. On a Cluster, each decision is its own call (its keys share one slot;
+ * different callers' keys need not).
  */
 export function createRedisStore(target: string | RedisClient | RedisStoreOptions): RedisStore {
   const options = connectionOptionsOf<RedisStoreOptions>(target);
@@ -112,19 +123,26 @@ export function createRedisStore(target: string | RedisClient | RedisStoreOption
       ? createPresence({ connection, instanceId: PROCESS_INSTANCE_ID, heartbeatMs: options.heartbeatMs })
       : undefined;
   presence?.track(`${keyPrefix}instances`);
+  const batching = (connection.client as { isCluster?: boolean }).isCluster !== true;
 
   const layouts = new WeakMap<readonly CompiledPolicy[], PolicyLayout>();
   let lastPolicies: readonly CompiledPolicy[] | undefined;
   let lastLayout: PolicyLayout | undefined;
+  let queue: PendingDecision[] = [];
+  let flushScheduled = false;
   let requests = 0;
+  let calls = 0;
 
   function layoutOf(policies: readonly CompiledPolicy[]): PolicyLayout {
     if (policies === lastPolicies && lastLayout !== undefined) return lastLayout;
     let layout = layouts.get(policies);
     if (layout === undefined) {
+      let algorithms = 0;
+      for (const policy of policies) algorithms |= algorithmBit(policy.algorithm);
       layout = {
+        algorithms,
         suffixes: policies.map((policy) => `}:${policy.id}`),
-        descriptors: policies.map(describePolicy),
+        policiesArgument: packIntegerArrays(policies.map(policyFields)),
         concurrency: policies.map((policy) => policy.algorithm === 'concurrency'),
         hasConcurrency: policies.some((policy) => policy.algorithm === 'concurrency'),
       };
@@ -144,33 +162,63 @@ export function createRedisStore(target: string | RedisClient | RedisStoreOption
         ),
       );
     }
-    const { policies, operation, key } = request;
-    const layout = layoutOf(policies);
-    const count = policies.length;
+    const layout = layoutOf(request.policies);
     const leaseId =
-      request.leaseId ?? (operation === 'take' && layout.hasConcurrency && request.cost > 0 ? randomUUID() : '');
-    const call: (string | number)[] = new Array(2 * count + 6);
-    call[0] = LIMITS_SCRIPT.sha;
-    call[1] = count;
-    const tagged = `${keyPrefix}{${key}`;
-    for (let i = 0; i < count; i++) call[2 + i] = tagged + (layout.suffixes[i] as string);
-    const base = 2 + count;
-    call[base] = operation;
-    call[base + 1] = request.cost;
-    call[base + 2] = request.nowEpochMs === undefined ? '' : request.nowEpochMs;
-    call[base + 3] = leaseId;
-    for (let i = 0; i < count; i++) call[base + 4 + i] = layout.descriptors[i] as string;
+      request.leaseId ??
+      (request.operation === 'take' && layout.hasConcurrency && request.cost > 0 ? randomUUID() : '');
     requests++;
-    return connection.run(LIMITS_SCRIPT, call).then(
+    return new Promise<PolicyResult[]>((resolve, reject) => {
+      queue.push({ request, layout, leaseId, resolve, reject });
+      if (!batching) flush();
+      else if (!flushScheduled) {
+        flushScheduled = true;
+        // After the callers woken in this tick have asked: they go out together.
+        process.nextTick(flush);
+      }
+    });
+  }
+
+  function flush(): void {
+    flushScheduled = false;
+    const pending = queue;
+    queue = [];
+    const size = batching ? MAX_BATCH : 1;
+    for (let start = 0; start < pending.length; start += size) send(pending.slice(start, start + size));
+  }
+
+  function send(batch: PendingDecision[]): void {
+    let algorithms = 0;
+    let keyCount = 0;
+    for (const pending of batch) {
+      algorithms |= pending.layout.algorithms;
+      keyCount += pending.request.policies.length;
+    }
+    const script = limitsScript(algorithms);
+    const call: (string | number | Buffer)[] = [script.sha, keyCount];
+    for (const { request, layout } of batch) {
+      const tagged = `${keyPrefix}{${request.key}`;
+      for (const suffix of layout.suffixes) call.push(tagged + suffix);
+    }
+    for (const { request, layout, leaseId } of batch) {
+      call.push(
+        request.operation,
+        request.cost,
+        request.nowEpochMs === undefined ? '' : request.nowEpochMs,
+        leaseId,
+        layout.policiesArgument,
+      );
+    }
+    calls++;
+    connection.run(script, call).then(
       (reply) => {
         monitor.succeeded();
-        return readReply(reply, request, layout, leaseId);
+        settle(batch, reply);
       },
       (error: unknown) => {
-        // An error reply (a key holding something else) fails this decision only: Redis did answer.
+        // An error reply (a bad script argument) fails these decisions only: Redis did answer.
         if (isErrorReply(error)) monitor.succeeded();
         else monitor.failed(error);
-        throw error;
+        for (const pending of batch) pending.reject(error);
       },
     );
   }
@@ -182,6 +230,7 @@ export function createRedisStore(target: string | RedisClient | RedisStoreOption
     stats: () => ({
       ...monitor.stats(),
       requests,
+      calls,
       instances: configuredInstances ?? presence?.liveInstances() ?? 1,
     }),
     async close() {
@@ -192,24 +241,52 @@ export function createRedisStore(target: string | RedisClient | RedisStoreOption
   };
 }
 
-/** "algorithm limit windowMs capacity intervalUs delay leaseMs", as common.lua parses it. */
-function describePolicy(policy: CompiledPolicy): string {
-  const { limit, windowMs, capacity, intervalUs, delay, leaseMs } = policy;
-  return `${ALGORITHM_CODES[policy.algorithm]} ${limit} ${windowMs} ${capacity} ${intervalUs} ${delay} ${leaseMs}`;
+/** Hands each decision of a batch its results, or its own failure. */
+function settle(batch: PendingDecision[], reply: unknown): void {
+  if (!Array.isArray(reply)) {
+    const error = protocolError(`the Redis limit script answered ${typeof reply}`);
+    for (const pending of batch) pending.reject(error);
+    return;
+  }
+  let at = 0;
+  for (const pending of batch) {
+    const status = reply[at];
+    if (status === 1) {
+      const count = pending.request.policies.length;
+      if (reply.length < at + 1 + count * REPLY_WIDTH) {
+        pending.reject(protocolError(`the Redis limit script answered too few numbers for ${count} policies`));
+        at = reply.length;
+        continue;
+      }
+      pending.resolve(readResults(reply, at + 1, pending));
+      at += 1 + count * REPLY_WIDTH;
+    } else if (status === 0) {
+      pending.reject(new SluiceError('ERR_SLUICE_STORE_SCRIPT', `Redis could not decide: ${String(reply[at + 1])}`));
+      at += 2;
+    } else {
+      pending.reject(protocolError('the Redis limit script answered in an unexpected shape'));
+      at = reply.length;
+    }
+  }
 }
 
-function readReply(reply: unknown, request: StoreRequest, layout: PolicyLayout, leaseId: string): PolicyResult[] {
+function protocolError(message: string): SluiceError {
+  return new SluiceError('ERR_SLUICE_STORE_PROTOCOL', message);
+}
+
+/** [algorithm, limit, windowMs, capacity, intervalUs, delay, leaseMs], the fields common.lua names. */
+function policyFields(policy: CompiledPolicy): number[] {
+  const { limit, windowMs, capacity, intervalUs, delay, leaseMs } = policy;
+  return [ALGORITHM_CODES[policy.algorithm], limit, windowMs, capacity, intervalUs, delay, leaseMs];
+}
+
+function readResults(reply: unknown[], offset: number, pending: PendingDecision): PolicyResult[] {
+  const { request, layout, leaseId } = pending;
   const count = request.policies.length;
-  if (!Array.isArray(reply) || reply.length !== count * REPLY_WIDTH) {
-    throw new SluiceError(
-      'ERR_SLUICE_STORE_PROTOCOL',
-      `the Redis limit script answered ${Array.isArray(reply) ? `${reply.length} numbers` : typeof reply} for ${count} policies`,
-    );
-  }
   const results: PolicyResult[] = new Array(count);
   const { operation } = request;
   for (let i = 0; i < count; i++) {
-    const at = i * REPLY_WIDTH;
+    const at = offset + i * REPLY_WIDTH;
     const retryAfterMs = reply[at + 3] as number;
     const extra = reply[at + 5] as number;
     const result: PolicyResult = {

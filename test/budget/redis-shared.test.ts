@@ -91,6 +91,46 @@ describe.skipIf(!hasRedis)('budgets shared through Redis', () => {
     expect(one.stats().roundTrips).toBeLessThan(30);
   });
 
+  it('under heavy contention every process gets its turn: no decision fails, none is lost', async () => {
+    const [one, two] = pair();
+    const bucket: ConfiguredLimit[] = [
+      { name: 'rate', unit: 'requests', model: 'bucket', limit: 1_000_000, windowMs: 1000 },
+    ];
+    const keys: BudgetKey[] = [{ key: 'api|team', configured: bucket }];
+    const hammer = (store: RedisBudgetStore) =>
+      Promise.all(
+        Array.from({ length: 8 }, async () => {
+          for (let call = 0; call < 25; call++) {
+            const decision = await store.admit(keys, {});
+            if (!decision.admitted) throw new Error(`refused: ${decision.why}`);
+            await store.observe(
+              { signal: null, signalKey: null, rejected: false, model: 'bucket' },
+              { reservation: decision.reservation },
+            );
+          }
+        }),
+      );
+    await Promise.all([hammer(one), hammer(two)]);
+    const snapshot = await one.snapshot();
+    // Every admit counted once (the sequence), every reservation settled (nothing in flight).
+    expect(snapshot['api|team']?.sequence).toBe(400);
+    expect(snapshot['api|team']?.inFlight).toEqual({ requests: 0 });
+    expect(one.stats().down || two.stats().down).toBe(false);
+  });
+
+  it('a write lock left by a process that died lapses by itself', async () => {
+    const [one, , keyPrefix] = pair();
+    const client = inspector(redisUrl);
+    try {
+      await client.set(`${keyPrefix}budget-lock:{api}`, 'a-dead-process', 'PX', 150);
+      const startedAt = Date.now();
+      expect(await one.admit([{ key: 'api|team' }], {}, at(0))).toMatchObject({ admitted: true });
+      expect(Date.now() - startedAt).toBeGreaterThanOrEqual(100);
+    } finally {
+      client.disconnect();
+    }
+  });
+
   it('the reservations of a holder that is gone are settled by the next decision', async () => {
     const [one, two] = pair();
     const slot: ConfiguredLimit[] = [

@@ -1,9 +1,20 @@
+import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidOptionError } from '../../src/errors.js';
 import { createLimiter } from '../../src/limits/limiter.js';
 import { createRedisStore, type RedisStore } from '../../src/stores/redis.js';
 import { hasRedis, redisUrl } from '../support/redis.js';
-import { clusterSlot, deleteKeys, inspector, keysUnder, uniquePrefix } from './redis-support.js';
+import {
+  clusterSlot,
+  commandCalls,
+  deleteKeys,
+  hasRedisServer,
+  inspector,
+  keysUnder,
+  type OwnRedis,
+  startOwnRedis,
+  uniquePrefix,
+} from './redis-support.js';
 
 const keyPrefix = uniquePrefix('redis-store');
 
@@ -78,35 +89,6 @@ describe.skipIf(!hasRedis)('the Redis limit store', () => {
     expect(ttls.slots).toBeLessThanOrEqual(3000);
   });
 
-  it('decides every policy of a decision in one command: one EVALSHA per take', async () => {
-    const limiter = createLimiter(
-      [
-        { algorithm: 'fixed-window', limit: 100, window: '1s', name: 'a' },
-        { algorithm: 'token-bucket', limit: 100, window: '1s', name: 'b' },
-        { algorithm: 'sliding-window', limit: 100, window: '1m', name: 'c' },
-      ],
-      { store, prefix: 'round-trip' },
-    );
-    await limiter.take('warm-up');
-    const watcher = inspector(redisUrl);
-    const monitor = await watcher.monitor();
-    const seen: string[][] = [];
-    // Commands the script itself runs show with source "lua": only what clients send counts as a round trip.
-    monitor.on('monitor', (_time: string, args: string[], source: string) => {
-      if (source !== 'lua' && args.some((arg) => arg.startsWith(`${keyPrefix}{once}`))) seen.push(args);
-    });
-    try {
-      for (let i = 0; i < 5; i++) await limiter.take('once');
-      // MONITOR reports asynchronously: wait for the five commands (and a moment for any stray one).
-      for (let wait = 0; wait < 100 && seen.length < 5; wait++) await new Promise((resolve) => setTimeout(resolve, 10));
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    } finally {
-      monitor.disconnect();
-      watcher.disconnect();
-    }
-    expect(seen.map((args) => [args[0]?.toLowerCase(), args[2]])).toEqual(Array(5).fill(['evalsha', '3']));
-  });
-
   it("takes its time from Redis TIME, not the caller's clock", async () => {
     const limiter = createLimiter({ algorithm: 'fixed-window', limit: 10, window: '1m' }, { store, prefix: 'time' });
     const time = async () => {
@@ -136,3 +118,74 @@ describe.skipIf(!hasRedis)('the Redis limit store', () => {
     ).toMatchObject({ outcome: 'allowed' });
   });
 });
+
+describe.skipIf(!hasRedisServer && process.env.CI !== 'true')(
+  'round trips (on a Redis of its own, counting commands)',
+  () => {
+    let own: OwnRedis;
+    let admin: Redis;
+    let store: RedisStore;
+    beforeAll(async () => {
+      own = await startOwnRedis();
+      admin = inspector(own.url);
+      store = createRedisStore({ url: own.url, logger: false, instances: 1 });
+    });
+    afterAll(async () => {
+      await store?.close();
+      admin?.disconnect();
+      await own?.stop();
+    });
+
+    const threePolicies = [
+      { algorithm: 'fixed-window', limit: 100, window: '1s', name: 'a' },
+      { algorithm: 'token-bucket', limit: 100, window: '1s', name: 'b' },
+      { algorithm: 'sliding-window', limit: 100, window: '1m', name: 'c' },
+    ] as const;
+
+    it('a decision over three policies is one EVALSHA', async () => {
+      const limiter = createLimiter([...threePolicies], { store, prefix: 'one' });
+      await limiter.take('warm-up');
+      await admin.config('RESETSTAT');
+      for (let i = 0; i < 5; i++) await limiter.take('k');
+      const calls = await commandCalls(admin);
+      expect(calls.evalsha).toBe(5);
+      expect(calls.eval).toBeUndefined();
+    });
+
+    it('decisions asked in the same tick go out in one call, each decided alone and all-or-nothing', async () => {
+      const limiter = createLimiter([...threePolicies], { store, prefix: 'batch' });
+      await limiter.take('warm-up');
+      await admin.config('RESETSTAT');
+      const before = store.stats();
+      const decisions = await Promise.all(Array.from({ length: 150 }, (_, index) => limiter.take(`k${index % 30}`)));
+      const after = store.stats();
+      // 150 decisions, at most 128 per call: two calls.
+      expect(after.requests - before.requests).toBe(150);
+      expect(after.calls - before.calls).toBe(2);
+      expect((await commandCalls(admin)).evalsha).toBe(2);
+      // Thirty keys, five takes each: the fifth leaves 95 on the tightest policy, as five separate calls would.
+      expect(decisions.every((decision) => decision.allowed)).toBe(true);
+      expect(decisions.slice(120).map((decision) => decision.remaining)).toEqual(Array(30).fill(95));
+    });
+
+    it('one decision failing in a batch fails alone', async () => {
+      const limiter = createLimiter({ algorithm: 'fixed-window', limit: 10, window: '1m' }, { store, prefix: 'alone' });
+      await admin.rpush('sluice:{bad}:alone:fixed-window:10/60000ms', 'not a counter');
+      const [good, bad] = await Promise.all([limiter.take('good'), limiter.take('bad')]);
+      expect(good).toMatchObject({ allowed: true, outcome: 'allowed' });
+      expect(bad).toMatchObject({ outcome: 'unavailable' });
+      expect(String(bad.error)).toMatch(/WRONGTYPE/);
+    });
+
+    it('after a restart (scripts and data gone), NOSCRIPT reloads the script by itself', async () => {
+      const limiter = createLimiter(
+        { algorithm: 'fixed-window', limit: 10, window: '1m' },
+        { store, prefix: 'noscript' },
+      );
+      expect(await limiter.take('k')).toMatchObject({ outcome: 'allowed', remaining: 9 });
+      await admin.script('FLUSH');
+      expect(await limiter.take('k')).toMatchObject({ outcome: 'allowed', remaining: 8 });
+      expect((await commandCalls(admin)).eval).toBeGreaterThanOrEqual(1);
+    });
+  },
+);

@@ -9,23 +9,9 @@
 local floor, ceil, max = math.floor, math.ceil, math.max
 local INFINITY = math.huge
 
--- A policy travels as one ARGV entry: "algorithm limit windowMs capacity intervalUs delay leaseMs".
-local function parse_policy(text)
-  local algorithm, limit, window, capacity, interval, delay, lease =
-    string.match(text, '^(%d+) (%d+) (%d+) (%d+) (%d+) (%d+) (%d+)$')
-  if not algorithm then
-    return redis.error_reply('ERR sluice: malformed policy argument ' .. text)
-  end
-  return {
-    algorithm = tonumber(algorithm),
-    limit = tonumber(limit),
-    window = tonumber(window),
-    capacity = tonumber(capacity),
-    interval = tonumber(interval),
-    delay = tonumber(delay),
-    lease = tonumber(lease),
-  }
-end
+-- A policy is an array of integers (all of one decision's policies travel as consecutive MessagePack arrays in one
+-- argument, which cmsgpack decodes in C): these are its fields.
+local ALGORITHM, LIMIT, WINDOW, CAPACITY, INTERVAL, DELAY, LEASE = 1, 2, 3, 4, 5, 6, 7
 
 -- { allowed, remaining, resetAfterMs, retryAfterMs, delayMs, extra } where extra is a lease's expiry (take, renew),
 -- whether a lease was released (release), or -1.

@@ -48,12 +48,12 @@ local function until_free(live, slots, now)
 end
 
 function concurrency.step(leases, now, cost, policy, lease_id)
-  local limit = policy.limit
+  local limit = policy[LIMIT]
   local live = live_leases(leases, now)
   local held = slots_held(live)
   if held + cost <= limit then
     if cost == 0 then return leases, summary(live, limit - held, now), false end
-    local expires = now + policy.lease
+    local expires = now + policy[LEASE]
     live[#live + 1] = { id = lease_id, expires = expires, cost = cost }
     local answer = summary(live, limit - held - cost, now)
     answer[6] = expires
@@ -75,7 +75,7 @@ function concurrency.change_lease(leases, now, policy, lease_id, renew)
   local live = live_leases(leases, now)
   local kept = {}
   local found = false
-  local expires = now + policy.lease
+  local expires = now + policy[LEASE]
   for i = 1, #live do
     if live[i].id == lease_id then
       found = true
@@ -84,7 +84,7 @@ function concurrency.change_lease(leases, now, policy, lease_id, renew)
       kept[#kept + 1] = live[i]
     end
   end
-  local answer = summary(kept, max(0, policy.limit - slots_held(kept)), now)
+  local answer = summary(kept, max(0, policy[LIMIT] - slots_held(kept)), now)
   if renew then
     if found then answer[6] = expires end
   elseif found then

@@ -9,7 +9,7 @@ function fixed_window.read(key)
 end
 
 function fixed_window.step(state, now, cost, policy)
-  local limit, window = policy.limit, policy.window
+  local limit, window = policy[LIMIT], policy[WINDOW]
   local start = floor(now / window) * window
   local end_after = start + window - now
   local count = 0
@@ -29,5 +29,5 @@ function fixed_window.step(state, now, cost, policy)
 end
 
 function fixed_window.write(key, _, state, now, policy)
-  store_string(key, string.format('%d %d', state[1], state[2]), state[1] + policy.window, now)
+  store_string(key, string.format('%d %d', state[1], state[2]), state[1] + policy[WINDOW], now)
 end

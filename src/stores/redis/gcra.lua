@@ -8,14 +8,14 @@ function gcra.read(key)
 end
 
 function gcra.step(arrival_state, now, cost, policy)
-  local interval, capacity = policy.interval, policy.capacity
+  local interval, capacity = policy[INTERVAL], policy[CAPACITY]
   local now_us = now * 1000
   local horizon = capacity * interval
   local arrival = now_us
   if arrival_state and arrival_state >= now_us then arrival = arrival_state end
   local next_arrival = arrival + cost * interval
   if next_arrival - now_us <= horizon then
-    local delay_us = next_arrival - now_us - (policy.delay + 1) * interval
+    local delay_us = next_arrival - now_us - (policy[DELAY] + 1) * interval
     local delay = 0
     if delay_us > 0 then delay = ceil(delay_us / 1000) end
     local answer = result(true, floor((horizon - (next_arrival - now_us)) / interval),

@@ -11,7 +11,7 @@ function sliding_log.read(key)
 end
 
 function sliding_log.step(times, now, cost, policy)
-  local limit, window = policy.limit, policy.window
+  local limit, window = policy[LIMIT], policy[WINDOW]
   local count = 0
   if times then count = #times end
   local expired = 0
@@ -47,5 +47,5 @@ function sliding_log.write(key, _, change, now, policy)
     remaining = remaining - #batch
   end
   -- The newest entry is now: the log is equivalent to none a window later.
-  redis.call('PEXPIRE', key, time_to_live(change.at + policy.window, now))
+  redis.call('PEXPIRE', key, time_to_live(change.at + policy[WINDOW], now))
 end

@@ -15,7 +15,7 @@ local function sliding_reset_after(current, previous, end_after, window)
 end
 
 local function sliding_retry_after(current, previous, elapsed, cost, policy)
-  local limit, window = policy.limit, policy.window
+  local limit, window = policy[LIMIT], policy[WINDOW]
   local room = limit - current - cost
   if room >= 0 and previous > 0 then
     local fits_at = window - floor((room * window) / previous)
@@ -27,7 +27,7 @@ local function sliding_retry_after(current, previous, elapsed, cost, policy)
 end
 
 function sliding_window.step(state, now, cost, policy)
-  local limit, window = policy.limit, policy.window
+  local limit, window = policy[LIMIT], policy[WINDOW]
   local start = floor(now / window) * window
   local elapsed = now - start
   local end_after = window - elapsed
@@ -55,5 +55,5 @@ function sliding_window.step(state, now, cost, policy)
 end
 
 function sliding_window.write(key, _, state, now, policy)
-  store_string(key, string.format('%d %d %d', state[1], state[2], state[3]), state[1] + 2 * policy.window, now)
+  store_string(key, string.format('%d %d %d', state[1], state[2], state[3]), state[1] + 2 * policy[WINDOW], now)
 end
