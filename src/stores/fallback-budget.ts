@@ -40,7 +40,10 @@ export interface ResilientBudgetStoreOptions {
   /** Settlements kept for replay while the primary is down (default 10 000; older ones are dropped). */
   maxPendingSettlements?: number;
   clock?: Clock;
-  /** Where outages are logged (default: pino on stderr); false: not logged. */
+  /**
+   * Where this fallback logs the outages it decided through. Default: not logged — the Redis stores log their own
+   * outages; give a logger for a primary that does not.
+   */
   logger?: StoreLogger | false;
   onOutage?(event: OutageEvent): void;
 }
@@ -83,9 +86,9 @@ export function createResilientBudgetStore(
   const monitor = createOutageMonitor({
     store: `budgets (onStoreError: ${onStoreError})`,
     clock,
-    // The primary probes itself; this monitor only counts and logs.
+    // The primary probes itself; this monitor only counts (and logs, if asked).
     probeIntervalMs: 0,
-    logger: options.logger,
+    logger: options.logger ?? false,
     onOutage: options.onOutage,
   });
   const fallbackReservations = new WeakSet<Reservation>();

@@ -4,10 +4,8 @@
  * is started again empty. Throughout, every decision is answered promptly — by Redis, or by the onStoreError
  * fallback, saying so — and when Redis answers again the stores return to it by themselves.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisBudgetStore } from '../../src/budget/redis-store.js';
 import { defaultBudgetPolicy } from '../../src/budget/types.js';
@@ -17,19 +15,12 @@ import type { Decision } from '../../src/limits/types.js';
 import { createResilientBudgetStore, type ResilientBudgetStore } from '../../src/stores/fallback-budget.js';
 import type { OutageEvent } from '../../src/stores/outage.js';
 import { createRedisStore, type RedisStore } from '../../src/stores/redis.js';
-import { freePort } from '../support/redis-global-setup.js';
-
-const hasRedisServer = await new Promise<boolean>((resolve) => {
-  const probe = spawn('redis-server', ['--version'], { stdio: 'ignore' });
-  probe.on('error', () => resolve(false));
-  probe.on('exit', (code) => resolve(code === 0));
-});
+import { hasRedisServer, type OwnRedis, startOwnRedis } from '../stores/redis-support.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe.skipIf(!hasRedisServer && process.env.CI !== 'true')('when Redis stops answering and comes back', () => {
-  let port = 0;
-  let server: ChildProcess | undefined;
+  let redis: OwnRedis;
   let limiter: Limiter;
   let limitStore: RedisStore;
   let budgets: ResilientBudgetStore;
@@ -37,39 +28,9 @@ describe.skipIf(!hasRedisServer && process.env.CI !== 'true')('when Redis stops 
   let upstream: ReturnType<typeof createServer>;
   let client: ReturnType<typeof createClient>;
 
-  async function startRedis(): Promise<void> {
-    server = spawn(
-      'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      {
-        stdio: 'ignore',
-      },
-    );
-    const probe = new Redis(port, '127.0.0.1', {
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-    });
-    probe.on('error', () => {});
-    try {
-      for (let attempt = 0; attempt < 100; attempt++) {
-        try {
-          if (probe.status !== 'ready') await probe.connect();
-          if ((await probe.ping()) === 'PONG') return;
-        } catch {
-          await sleep(50);
-        }
-      }
-      throw new Error(`redis-server on port ${port} did not start`);
-    } finally {
-      probe.disconnect();
-    }
-  }
-
   beforeAll(async () => {
-    port = await freePort();
-    await startRedis();
-    const url = `redis://127.0.0.1:${port}`;
+    redis = await startOwnRedis();
+    const { url } = redis;
     limitStore = createRedisStore({ url, instances: 2, logger: false, onOutage: (event) => events.push(event) });
     limiter = createLimiter({ algorithm: 'fixed-window', limit: 1000, window: '1h' }, { store: limitStore });
     budgets = createResilientBudgetStore(createRedisBudgetStore({ url, instances: 2, logger: false }), {
@@ -86,7 +47,7 @@ describe.skipIf(!hasRedisServer && process.env.CI !== 'true')('when Redis stops 
   });
 
   afterAll(async () => {
-    server?.kill('SIGKILL');
+    await redis?.stop();
     await Promise.allSettled([limitStore?.close(), budgets?.close(), client?.close()]);
     await new Promise((resolve) => upstream?.close(resolve));
   });
@@ -132,7 +93,7 @@ describe.skipIf(!hasRedisServer && process.env.CI !== 'true')('when Redis stops 
   });
 
   it('a Redis that hangs (SIGSTOP): decisions fall back within the command timeout, never hang', async () => {
-    server?.kill('SIGSTOP');
+    redis.process.kill('SIGSTOP');
     try {
       const rounds = [];
       for (let i = 0; i < 15; i++) rounds.push(await round());
@@ -148,7 +109,7 @@ describe.skipIf(!hasRedisServer && process.env.CI !== 'true')('when Redis stops 
       for (const { callMs } of rounds) expect(callMs).toBeLessThan(2500);
       expect(limitStore.stats()).toMatchObject({ down: true, outages: 1 });
     } finally {
-      server?.kill('SIGCONT');
+      redis.process.kill('SIGCONT');
     }
     const back = await roundsUntil((last) => last.decision.outcome === 'allowed' && !last.admit.fallback, 5000);
     expect(back.at(-1)?.decision.outcome).toBe('allowed');
@@ -158,8 +119,7 @@ describe.skipIf(!hasRedisServer && process.env.CI !== 'true')('when Redis stops 
 
   it('a Redis that dies and restarts empty (SIGKILL): fallback at once, back to Redis by itself', async () => {
     const before = (await limiter.peek('tenant')).remaining;
-    server?.kill('SIGKILL');
-    await new Promise((resolve) => server?.once('exit', resolve));
+    await redis.stop();
     const down = [];
     for (let i = 0; i < 10; i++) down.push(await round());
     for (const { decision, admit, tookMs } of down) {
@@ -171,7 +131,7 @@ describe.skipIf(!hasRedisServer && process.env.CI !== 'true')('when Redis stops 
     // The fallback holds this process's share: 1000 / 2 instances.
     expect(down[0]?.decision.limit).toBe(500);
 
-    await startRedis();
+    await redis.restart();
     const back = await roundsUntil((last) => last.decision.outcome === 'allowed' && !last.admit.fallback, 5000);
     const last = back.at(-1);
     expect(last?.decision).toMatchObject({ allowed: true, outcome: 'allowed' });
