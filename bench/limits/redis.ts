@@ -16,6 +16,7 @@
  * Run: `npm run bench:limits:redis` (= `npx tsx bench/limits/redis.ts [--seconds N] [--rounds N]`).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterUnion } from 'rate-limiter-flexible';
@@ -25,7 +26,6 @@ import { createLimiter } from '../../src/limits/limiter.js';
 import type { PolicyOptions } from '../../src/limits/types.js';
 import { safeRedisOptions } from '../../src/stores/redis/connection.js';
 import { createRedisStore } from '../../src/stores/redis.js';
-import { freePort } from '../../test/support/redis-global-setup.js';
 
 const argument = (name: string, fallback: string) => {
   const index = process.argv.indexOf(`--${name}`);
@@ -39,6 +39,17 @@ const HUGE = 1_000_000_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 type Decide = (key: string) => Promise<unknown>;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
 
 interface Contender {
   name: string;
