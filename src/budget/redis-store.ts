@@ -71,7 +71,7 @@ export interface RedisBudgetStoreOptions extends RedisConnectionOptions {
   maxBatch?: number;
   /** N, the number of processes sharing the budgets, when known; otherwise counted by heartbeat. */
   instances?: number;
-  /** While Redis is down, how often one operation probes it (default 1000 ms). */
+  /** While Redis is down, how often a background PING probes it (default 1000 ms). */
   probeIntervalMs?: number;
   logger?: StoreLogger | false;
   onOutage?(event: OutageEvent): void;

@@ -9,8 +9,8 @@
  *
  * When Redis does not answer, `evaluate` rejects (fast: no offline queue, short command timeouts, and once it is
  * known to be down, at once, while a background PING probes it every second) and the limiter applies its
- * `onStoreError` policy; the outage is logged and counted once. Instances renew a heartbeat, so `localShare()` is 1 / the live instances: the share of
- * each limit the limiter's 'local' fallback may use alone.
+ * `onStoreError` policy; the outage is logged and counted once. Instances renew a heartbeat, so `localShare()` is
+ * 1 / the live instances: the share of each limit the limiter's 'local' fallback may use alone.
  */
 import { randomUUID } from 'node:crypto';
 import { InvalidOptionError, SluiceError } from '../errors.js';
@@ -37,7 +37,7 @@ export interface RedisStoreOptions extends RedisConnectionOptions {
   instances?: number;
   /** How often this instance renews its heartbeat (default 2000 ms); it lapses after 3 × that. */
   heartbeatMs?: number;
-  /** While Redis is down, how often one decision probes it (default 1000 ms). */
+  /** While Redis is down, how often a background PING probes it (default 1000 ms). */
   probeIntervalMs?: number;
   /** Where outages are logged (default: pino on stderr); false: not logged. */
   logger?: StoreLogger | false;

@@ -53,7 +53,8 @@ describe.skipIf(!hasRedis)('a holder killed mid-call', () => {
         await sleep(20);
       }
       expect(freedAt, 'the slot never came back').toBeGreaterThan(0);
-      expect(freedAt - killedAt).toBeLessThanOrEqual(LEASE_MS + 100);
+      // Within one lease time of the kill (plus how long this loop takes to notice, on a busy machine).
+      expect(freedAt - killedAt).toBeLessThanOrEqual(LEASE_MS + 300);
     } finally {
       worker.child.kill('SIGKILL');
       await store.close();
@@ -88,7 +89,7 @@ describe.skipIf(!hasRedis)('a holder killed mid-call', () => {
       }
       expect(admittedAt, 'the slot never came back').toBeGreaterThan(0);
       // Lapse time: 3 × 300 ms after the last heartbeat, which was at most 300 ms before the kill.
-      expect(admittedAt - killedAt).toBeLessThanOrEqual(900 + 200);
+      expect(admittedAt - killedAt).toBeLessThanOrEqual(900 + 300);
       expect(other.stats().reclaimed).toBe(1);
     } finally {
       await Promise.allSettled([holder.close(), other.close()]);
