@@ -1,5 +1,9 @@
 // economy: cache, coalescing, batching, pagination (Biome sorts exports: the economy lines from client/, config/
 // and pipeline/ sit among the others)
+// redis: shared limits and budgets across processes, holding leases, and what happens when Redis fails
+// (Biome sorts exports, so these sit among the others: budget/redis-store, limits/hold-lease, stores/*)
+export type { RedisBudgetStats, RedisBudgetStore, RedisBudgetStoreOptions } from './budget/redis-store.js';
+export { createRedisBudgetStore } from './budget/redis-store.js';
 export type { Directives } from './cache/cache-control.js';
 export { parseCacheControl } from './cache/cache-control.js';
 export { CACHE_DEFAULTS } from './cache/defaults.js';
@@ -76,7 +80,7 @@ export { policyDisplayName, RATE_LIMIT_DRAFTS, writeRateLimitFields } from './in
 export type { InboundProblem, InboundProblemDetails, ProblemResponse } from './inbound/problem.js';
 export { INBOUND_LIMIT_KIND, INBOUND_LIMITS_UNAVAILABLE_KIND, problemBody } from './inbound/problem.js';
 export { routeShape } from './inbound/route-shape.js';
-export type { InboundVerdict, LeaseHold } from './inbound/verdict.js';
+export type { InboundVerdict, LeaseHold as InboundLeaseHold } from './inbound/verdict.js';
 export { refusalResponse, releaseVerdict } from './inbound/verdict.js';
 // limits
 export type { LimitState } from './limits/algorithms.js';
@@ -90,9 +94,11 @@ export type { FixedWindowState } from './limits/fixed-window.js';
 export { fixedWindow, fixedWindowExpiresAtEpochMs } from './limits/fixed-window.js';
 export type { GcraState } from './limits/gcra.js';
 export { gcra, gcraExpiresAtEpochMs } from './limits/gcra.js';
+export type { HoldLeaseOptions, LeaseHold } from './limits/hold-lease.js';
+export { holdLease } from './limits/hold-lease.js';
 export type { LeakyBucketState } from './limits/leaky-bucket.js';
 export { leakyBucket } from './limits/leaky-bucket.js';
-export type { CostOptions, Limiter, LimiterOptions } from './limits/limiter.js';
+export type { CostOptions, Limiter, LimiterOptions, RenewResult } from './limits/limiter.js';
 export { createLimiter } from './limits/limiter.js';
 export type { CompileOptions } from './limits/policy.js';
 export { compilePolicies } from './limits/policy.js';
@@ -244,7 +250,20 @@ export type {
   SimulatorReport,
 } from './simulator/types.js';
 export { SIMULATOR_PROFILES } from './simulator/types.js';
+export type {
+  ResilientBudgetStats,
+  ResilientBudgetStore,
+  ResilientBudgetStoreOptions,
+} from './stores/fallback-budget.js';
+export { createResilientBudgetStore } from './stores/fallback-budget.js';
+export type { OpenStoresOptions, Stores } from './stores/from-config.js';
+export { openStores } from './stores/from-config.js';
 export type { MemoryStore, MemoryStoreOptions } from './stores/memory.js';
 export { createMemoryStore } from './stores/memory.js';
+export type { OutageEvent, OutageStats } from './stores/outage.js';
+export type { RedisClient, RedisConnectionOptions } from './stores/redis/connection.js';
+export type { RedisStore, RedisStoreOptions, RedisStoreStats } from './stores/redis.js';
+export { createRedisStore } from './stores/redis.js';
+export type { StoreLogger } from './stores/store-logger.js';
 export type { Clock, Duration, ManualClock, Scheduler } from './time.js';
 export { createManualClock, parseDurationText, sleep, systemClock, toMilliseconds } from './time.js';

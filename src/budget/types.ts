@@ -1,3 +1,4 @@
+import type { StoreErrorPolicy } from '../limits/types.js';
 import type { Cost } from '../pipeline/stage.js';
 import type { LimitUnit, RateLimitSignal } from '../signals/types.js';
 
@@ -142,8 +143,15 @@ export interface Reservation {
 }
 
 export type AdmitDecision =
-  | { admitted: true; reservation: Reservation }
-  | { admitted: false; waitMs: number; why: string; key: string; quotaExhausted?: boolean };
+  | { admitted: true; reservation: Reservation; fallback?: StoreErrorPolicy }
+  | {
+      admitted: false;
+      waitMs: number;
+      why: string;
+      key: string;
+      quotaExhausted?: boolean;
+      fallback?: StoreErrorPolicy;
+    };
 
 export interface AdmitOptions {
   /** Higher may use the held-back share of a budget. */
@@ -176,6 +184,9 @@ export interface Settlement {
 /**
  * Where budgets live: in memory for one process, in Redis for many. Both operations are atomic per call, so two
  * callers (or processes) can never both spend the last unit.
+ *
+ * An admit decision made while a shared store could not answer carries `fallback`: which `onStoreError` policy
+ * decided ('open', 'closed' or 'local'); a refusal with it is an outage, never a rate limit.
  */
 export interface BudgetStore {
   /** Reserves `cost` on every limit of every key, or says how long to wait. */
@@ -190,6 +201,15 @@ export interface BudgetStore {
    */
   onChange?(listener: () => void): () => void;
   close(): Promise<void>;
+  /**
+   * Shared stores (Redis) say so: several processes use them and they may fail, so the pipeline wraps them in its
+   * `onStoreError` fallback (createResilientBudgetStore).
+   */
+  readonly shared?: boolean;
+  /** Shared stores: this process's part of every limit while the store cannot answer (1 / live instances). */
+  localShare?(): number;
+  /** Calls `listener` when budgets may have changed (a reply folded in), so waiting callers re-check at once. */
+  onChange?(listener: () => void): () => void;
 }
 
 /** Tuning of how budgets are spent; the defaults suit most providers. */

@@ -60,6 +60,29 @@ export function releaseLease(
   return { state: released || live.length < (state?.leases.length ?? 0) ? { leases } : state, result };
 }
 
+/**
+ * Extends the lease `leaseId` to `now + leaseMs` if it is still held (the result then carries it with its new
+ * expiry), so a holder that is alive keeps a short lease for as long as its call runs.
+ */
+export function renewLease(
+  state: ConcurrencyState | undefined,
+  nowEpochMs: number,
+  leaseId: string,
+  policy: CompiledPolicy,
+): Step<ConcurrencyState> {
+  const live = liveLeases(state, nowEpochMs);
+  const expiresAtEpochMs = nowEpochMs + policy.leaseMs;
+  let renewed = false;
+  const leases = live.map((lease) => {
+    if (lease.id !== leaseId) return lease;
+    renewed = true;
+    return { id: leaseId, expiresAtEpochMs, cost: lease.cost };
+  });
+  const result = summary(leases, Math.max(0, policy.limit - slotsHeld(leases)), nowEpochMs);
+  if (renewed) result.lease = { id: leaseId, expiresAtEpochMs };
+  return { state: renewed || live.length < (state?.leases.length ?? 0) ? { leases } : state, result };
+}
+
 function liveLeases(state: ConcurrencyState | undefined, nowEpochMs: number): readonly HeldLease[] {
   if (state === undefined) return [];
   const { leases } = state;

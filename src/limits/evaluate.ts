@@ -1,9 +1,9 @@
 import { type LimitState, stepPolicy } from './algorithms.js';
-import { type ConcurrencyState, releaseLease } from './concurrency.js';
+import { type ConcurrencyState, releaseLease, renewLease } from './concurrency.js';
 import type { CompiledPolicy, PolicyResult } from './types.js';
 
 /** What a store is asked to do with all the policies of one key (see `LimitStore`). */
-export type StoreOperation = 'take' | 'peek' | 'release' | 'reset';
+export type StoreOperation = 'take' | 'peek' | 'release' | 'renew' | 'reset';
 
 export interface Evaluation {
   /** The state to keep per policy, in order (undefined: none). Unchanged states are the same objects. */
@@ -21,6 +21,8 @@ export interface Evaluation {
  *   `resetAfterMs` describe the current state (the cost-0 result).
  * - release: each concurrency policy frees lease `leaseId` (`released` says whether it held it); the others
  *   report their cost-0 result.
+ * - renew: each concurrency policy that holds lease `leaseId` extends it to now + its lease time (the result
+ *   carries the renewed `lease`); the others report their cost-0 result.
  * - reset: every state is dropped; results describe empty states.
  */
 export function evaluatePolicies(
@@ -40,7 +42,9 @@ export function evaluatePolicies(
         results: policies.map((policy, i) => peekPolicy(states[i], nowEpochMs, cost, policy)),
       };
     case 'release':
-      return release(states, nowEpochMs, policies, leaseId ?? '');
+      return changeLeases(states, nowEpochMs, policies, leaseId ?? '', releaseLease);
+    case 'renew':
+      return changeLeases(states, nowEpochMs, policies, leaseId ?? '', renewLease);
     case 'reset':
       return {
         states: policies.map(() => undefined),
@@ -87,18 +91,19 @@ export function peekPolicy(
   };
 }
 
-function release(
+function changeLeases(
   states: readonly (LimitState | undefined)[],
   nowEpochMs: number,
   policies: readonly CompiledPolicy[],
   leaseId: string,
+  change: typeof releaseLease,
 ): Evaluation {
   const next = [...states];
   const results = policies.map((policy, i) => {
     if (policy.algorithm !== 'concurrency') return stepPolicy(states[i], nowEpochMs, 0, policy).result;
-    const released = releaseLease(states[i] as ConcurrencyState | undefined, nowEpochMs, leaseId, policy);
-    next[i] = released.state;
-    return released.result;
+    const changed = change(states[i] as ConcurrencyState | undefined, nowEpochMs, leaseId, policy);
+    next[i] = changed.state;
+    return changed.result;
   });
   return { states: next, results };
 }

@@ -9,7 +9,6 @@ import type { CompiledPolicy, Decision, PolicyOptions, PolicyResult, StoreErrorP
 
 export interface FallbackSettings extends CompileOptions {
   onStoreError: StoreErrorPolicy;
-  localShare: number;
   unavailableRetryAfterMs: number;
 }
 
@@ -40,15 +39,21 @@ export function createStoreErrorFallback(
   policies: readonly CompiledPolicy[],
   settings: FallbackSettings,
   clock: Clock | undefined,
+  /** This process's share of each limit (it may change between outages: live instances come and go). */
+  shareOf: () => number,
 ): StoreErrorFallback {
   const hasConcurrency = policies.some((policy) => policy.algorithm === 'concurrency');
-  let local: { store: LimitStore; policies: CompiledPolicy[] } | undefined;
+  let local: { store: LimitStore; policies: CompiledPolicy[]; share: number } | undefined;
 
   function localLimiter() {
-    local ??= {
-      store: createMemoryStore(clock ? { clock } : {}),
-      policies: compilePolicies(shareOfPolicies(given, settings.localShare), settings),
-    };
+    const share = shareOf();
+    if (local === undefined || local.share !== share) {
+      local = {
+        store: createMemoryStore(clock ? { clock } : {}),
+        policies: compilePolicies(shareOfPolicies(given, share), settings),
+        share,
+      };
+    }
     return local;
   }
 

@@ -26,7 +26,10 @@ export interface LimiterOptions {
    * limiter holding `localShare` of each limit. Either way the decision's outcome is 'unavailable'.
    */
   onStoreError?: StoreErrorPolicy;
-  /** This process's share of each limit for the 'local' fallback, in (0, 1] (default 1). */
+  /**
+   * This process's share of each limit for the 'local' fallback, in (0, 1]. Default: what the store says
+   * (a Redis store: 1 / the live instances it counts by heartbeat), else 1.
+   */
   localShare?: number;
   /** Lease lifetime for concurrency policies without their own `lease` (default 60 000 ms). */
   leaseMs?: number;
@@ -49,9 +52,16 @@ export interface Limiter {
   peek(key: string, options?: CostOptions): Promise<Decision>;
   /** Frees a concurrency lease before it expires. */
   release(key: string, lease: Lease): Promise<ReleaseOutcome>;
+  /**
+   * Extends a concurrency lease that is still held to now + its lease time, so a live holder keeps a short lease
+   * for as long as its call runs (see `holdLease`). 'not-held': released, expired or never held.
+   */
+  renew(key: string, lease: Lease): Promise<RenewResult>;
   /** Forgets every policy's state for `key` (the full limit is available again). */
   reset(key: string): Promise<void>;
 }
+
+export type RenewResult = { outcome: 'renewed'; lease: Lease } | { outcome: 'not-held' | 'unavailable' };
 
 const STORE_ERROR_POLICIES: readonly StoreErrorPolicy[] = ['open', 'closed', 'local'];
 
@@ -69,7 +79,14 @@ export function createLimiter(
   const { clock } = options;
   const hasConcurrency = policies.some((policy) => policy.algorithm === 'concurrency');
   const given = Array.isArray(policyOrPolicies) ? policyOrPolicies : [policyOrPolicies as PolicyOptions];
-  const fallback = createStoreErrorFallback(given, policies, settings, clock);
+  // A shared store says which share of each limit this process may use alone (1 / the live instances).
+  const fallback = createStoreErrorFallback(
+    given,
+    policies,
+    settings,
+    clock,
+    () => settings.localShare ?? storeShare(store),
+  );
 
   const minimumCapacity = Math.min(...policies.map((policy) => policy.capacity));
 
@@ -146,7 +163,7 @@ export function createLimiter(
     return fallback.decide(operation, key, cost, nowEpochMs, error);
   }
 
-  async function release(key: string, lease: Lease): Promise<ReleaseOutcome> {
+  function checkLease(key: string, lease: Lease): void {
     checkKey(key);
     if (typeof lease !== 'object' || lease === null || typeof lease.id !== 'string') {
       throw new InvalidOptionError(
@@ -154,25 +171,53 @@ export function createLimiter(
         `expected the lease of a concurrency decision ({ id, expiresAtEpochMs }), got ${describe(lease)}`,
       );
     }
+  }
+
+  /**
+   * Runs a release or a renewal on the store that gave the lease (the shared one, or the local fallback's); 'none'
+   * for a lease the 'open' fallback gave, which holds nothing.
+   */
+  async function changeLease(
+    operation: 'release' | 'renew',
+    key: string,
+    lease: Lease,
+  ): Promise<PolicyResult[] | 'none'> {
     const owner = fallback.storeOf(lease.id);
-    if (owner === 'none') return 'not-held';
+    if (owner === 'none') return 'none';
     const target = owner ?? { store, policies };
+    return checkResults(
+      await target.store.evaluate({
+        operation,
+        key,
+        policies: target.policies,
+        cost: 0,
+        leaseId: lease.id,
+        nowEpochMs: clock?.now(),
+      }),
+      target.policies.length,
+    );
+  }
+
+  async function release(key: string, lease: Lease): Promise<ReleaseOutcome> {
+    checkLease(key, lease);
     try {
-      const results = checkResults(
-        await target.store.evaluate({
-          operation: 'release',
-          key,
-          policies: target.policies,
-          cost: 0,
-          leaseId: lease.id,
-          nowEpochMs: clock?.now(),
-        }),
-        target.policies.length,
-      );
-      return results.some((result) => result.released) ? 'released' : 'not-held';
+      const results = await changeLease('release', key, lease);
+      return results !== 'none' && results.some((result) => result.released) ? 'released' : 'not-held';
     } catch {
       // The lease expires by itself: its slots are freed at expiresAtEpochMs at the latest.
       return 'unavailable';
+    }
+  }
+
+  async function renew(key: string, lease: Lease): Promise<RenewResult> {
+    checkLease(key, lease);
+    try {
+      const results = await changeLease('renew', key, lease);
+      if (results === 'none') return { outcome: 'not-held' };
+      const renewed = results.find((result) => result.lease !== undefined)?.lease;
+      return renewed ? { outcome: 'renewed', lease: renewed } : { outcome: 'not-held' };
+    } catch {
+      return { outcome: 'unavailable' };
     }
   }
 
@@ -199,8 +244,15 @@ export function createLimiter(
     take: (key, costOptions) => decide('take', key, costOptions),
     peek: (key, costOptions) => decide('peek', key, costOptions),
     release,
+    renew,
     reset,
   };
+}
+
+/** The share a shared store says this process may use alone, kept within (0, 1]. */
+function storeShare(store: LimitStore): number {
+  const share = store.localShare?.();
+  return typeof share === 'number' && share > 0 && share <= 1 ? share : 1;
 }
 
 function firstBelowCapacity(policies: readonly CompiledPolicy[], cost: number): CompiledPolicy | undefined {
@@ -216,8 +268,8 @@ function readOptions(options: LimiterOptions) {
   if (!STORE_ERROR_POLICIES.includes(onStoreError)) {
     throw new InvalidOptionError('onStoreError', `expected "open", "closed" or "local", got ${describe(onStoreError)}`);
   }
-  const localShare = options.localShare ?? 1;
-  if (typeof localShare !== 'number' || !(localShare > 0 && localShare <= 1)) {
+  const { localShare } = options;
+  if (localShare !== undefined && (typeof localShare !== 'number' || !(localShare > 0 && localShare <= 1))) {
     throw new InvalidOptionError(
       'localShare',
       `expected a number greater than 0 and at most 1, got ${describe(localShare)}`,

@@ -8,7 +8,7 @@ export type { StoreOperation } from './evaluate.js';
  * and integers), so a Redis store can pass it to one Lua script as KEYS and ARGV.
  */
 export interface StoreRequest {
-  /** 'take' | 'peek' | 'release' | 'reset'; the semantics are `evaluatePolicies` in src/limits/evaluate.ts. */
+  /** 'take' | 'peek' | 'release' | 'renew' | 'reset'; the semantics are `evaluatePolicies` in src/limits/evaluate.ts. */
   operation: StoreOperation;
   /** The caller's key (a user, a tenant, an IP...). Any string. */
   key: string;
@@ -22,7 +22,7 @@ export interface StoreRequest {
    * larger costs itself), so a store never has to report an infinite `retryAfterMs`. 0 for release and reset.
    */
   cost: number;
-  /** take: the id for the lease a concurrency policy acquires; release: the lease to free. Absent otherwise. */
+  /** take: the id for the lease a concurrency policy acquires; release, renew: the lease. Absent otherwise. */
   leaseId?: string;
   /**
    * The injected clock's time, in whole epoch ms. Absent in production: the store then uses its own clock
@@ -65,4 +65,9 @@ export interface LimitStore {
   evaluateSync?(request: StoreRequest): PolicyResult[];
   /** Releases the store's resources (connections, timers). */
   close?(): Promise<void>;
+  /**
+   * Optional, for shared stores: this process's share of each limit while the store cannot answer (1 / the number
+   * of live instances). The limiter's 'local' fallback uses it unless `localShare` is given.
+   */
+  localShare?(): number;
 }

@@ -8,10 +8,12 @@ import type { Dispatcher } from 'undici';
 import { createMemoryBudgetStore } from '../budget/memory-store.js';
 import { type BudgetPolicy, type BudgetStore, defaultBudgetPolicy } from '../budget/types.js';
 import type { UpstreamRoute } from '../config/routes.js';
+import type { StoreErrorPolicy } from '../limits/types.js';
 import { createRetryBudget, type RetryBudgetOptions } from '../retry/budget.js';
 import { createRetryPolicy, type RetryPolicyOptions } from '../retry/policy.js';
 import { parseRateLimit } from '../signals/parse.js';
 import type { Dialect } from '../signals/types.js';
+import { createResilientBudgetStore } from '../stores/fallback-budget.js';
 import { type Scheduler, systemClock } from '../time.js';
 import { type BreakerOptions, type BreakerStage, createBreakerStage } from './breaker.js';
 import { createBudgetKeying } from './budget-keys.js';
@@ -46,6 +48,11 @@ export interface PipelineOptions extends EconomyOptions {
   dialect?: Dialect;
   /** Where budgets live: memory (default) or a shared store. */
   store?: BudgetStore;
+  /**
+   * When a shared store (Redis) cannot answer: 'local' (default) paces with an in-process budget holding this
+   * process's share (1/N) of every limit, 'open' admits without pacing, 'closed' refuses for a second.
+   */
+  onStoreError?: StoreErrorPolicy;
   /**
    * An injected clock (tests): the pipeline then passes its time to the store. Without one, the system clock paces
    * and a shared store keeps its own time.
@@ -86,11 +93,19 @@ export interface Pipeline {
   close(): Promise<void>;
 }
 
+const noop = () => {};
+
 export function createPipeline(options: PipelineOptions): Pipeline {
   const scheduler = options.clock ?? systemClock;
   const ownsStore = options.store === undefined;
   const memoryStore = ownsStore ? createMemoryBudgetStore({ clock: scheduler }) : undefined;
-  const store = options.store ?? (memoryStore as BudgetStore);
+  // A shared store may fail: the pipeline never lets that fail or hang a call, it decides with onStoreError.
+  const store =
+    options.store === undefined
+      ? (memoryStore as BudgetStore)
+      : options.store.shared
+        ? createResilientBudgetStore(options.store, { onStoreError: options.onStoreError, clock: scheduler })
+        : options.store;
   const dialect = options.dialect ?? 'auto';
   const policy: BudgetPolicy = { ...defaultBudgetPolicy, ...options.pacing };
   const keying = createBudgetKeying({
@@ -146,7 +161,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       modelOf: limitModelOf,
       actualCost: (reply) => actualCostOf(dialect, reply),
       passTime: options.clock !== undefined,
-      subscribe: store.onChange?.bind(store),
+      subscribe: store.onChange ? (listener) => store.onChange?.(listener) ?? noop : undefined,
     }),
   );
   const breaker =
