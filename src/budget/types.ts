@@ -208,8 +208,6 @@ export interface BudgetStore {
   readonly shared?: boolean;
   /** Shared stores: this process's part of every limit while the store cannot answer (1 / live instances). */
   localShare?(): number;
-  /** Calls `listener` when budgets may have changed (a reply folded in), so waiting callers re-check at once. */
-  onChange?(listener: () => void): () => void;
 }
 
 /** Tuning of how budgets are spent; the defaults suit most providers. */

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { Agent } from 'undici';
 import { createMemoryBudgetStore } from '../budget/memory-store.js';
 import type { BudgetStore } from '../budget/types.js';
+import { createRedisCacheStore } from '../cache/redis-store.js';
 import type { CacheStore } from '../cache/store.js';
 import type { Config } from '../config/gateway.js';
 import { resolveSecret } from '../config/secrets.js';
@@ -26,6 +27,7 @@ import { createEventBus, type EventBus } from '../pipeline/events.js';
 import type { Call, Reply, Stage } from '../pipeline/stage.js';
 import { createAgent } from '../pipeline/transport.js';
 import { pipelineOptionsFromUpstream } from '../pipeline/upstream-options.js';
+import { openStores } from '../stores/from-config.js';
 import { type Scheduler, systemClock } from '../time.js';
 import { createAdminServer } from './admin.js';
 import { createBalancedTransport } from './balanced-transport.js';
@@ -160,8 +162,19 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const { config } = options;
   const clock = options.clock ?? systemClock;
   const events = options.events ?? createEventBus();
-  const budgetStore = options.budgetStore ?? createMemoryBudgetStore({ clock });
+  // With `store: { redis }`, limits, budgets and cached replies are shared by every gateway on that Redis.
+  const stores =
+    options.budgetStore === undefined && config.store.kind === 'redis'
+      ? openStores(config.store, { env: options.env, ...(options.logger ? { logger: options.logger } : {}) })
+      : undefined;
+  const budgetStore = options.budgetStore ?? stores?.budgets ?? createMemoryBudgetStore({ clock });
   const ownsStore = options.budgetStore === undefined;
+  const limitStore = options.limitStore ?? stores?.limits;
+  const cacheStore =
+    options.cacheStore ??
+    (config.store.kind === 'redis'
+      ? createRedisCacheStore({ url: config.store.url, keyPrefix: `${config.store.keyPrefix}cache:` })
+      : undefined);
   const tenants: TenantDirectory = createTenantDirectory(
     Object.entries(config.tenants).map(([name, tenant]) => ({
       name,
@@ -173,7 +186,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const inbound =
     options.inbound ??
     (config.inbound.rules.length > 0
-      ? createInboundLimits(config.inbound, { store: options.limitStore, clock: options.clock })
+      ? createInboundLimits(config.inbound, { store: limitStore, clock: options.clock })
       : undefined);
 
   const upstreams = new Map<string, UpstreamRuntime>();
@@ -183,7 +196,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const agent = createAgent({ connectTimeoutMs: upstream.timeouts.connectMs });
     const dependencies = {
       dispatcher: agent,
-      cacheStore: options.cacheStore,
+      cacheStore,
       store: budgetStore,
       clock: options.clock,
       events,
@@ -494,7 +507,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         }),
       );
       await admin?.close();
-      if (ownsStore) await budgetStore.close();
+      if (stores) await stores.close();
+      else if (ownsStore) await budgetStore.close();
+      if (cacheStore && !options.cacheStore) await cacheStore.close?.();
     },
   };
 }
