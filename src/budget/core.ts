@@ -197,11 +197,17 @@ function waitForDiscovery(
   nowEpochMs: number,
   policy: BudgetPolicy,
 ): number {
+  const inFlight = state.inFlight.requests ?? 0;
+  // Slow start: as many calls in flight as the window, which grows by one per accepted call (doubling every round
+  // trip). A window, not a rate: nothing waits on a timer, so an upstream with no limit is not slowed down.
+  if (!discovery.congested) return inFlight >= discovery.window ? policy.probeIntervalMs : 0;
   // While the upstream keeps refusing, one probe at a time: a burst would only collect more refusals.
-  if (discovery.rejectionStreak > 0 && (state.inFlight.requests ?? 0) > 0) return policy.probeIntervalMs;
+  if (discovery.rejectionStreak > 0 && inFlight > 0) return policy.probeIntervalMs;
   if (discovery.lastSpendAtEpochMs === null) return 0;
   const spacing = 1000 / discovery.ratePerSecond;
-  return Math.max(0, Math.ceil(discovery.lastSpendAtEpochMs + spacing - nowEpochMs));
+  const wait = discovery.lastSpendAtEpochMs + spacing - nowEpochMs;
+  // Timers do not wake in less than a millisecond: at high rates, calls go a few milliseconds' worth at a time.
+  return wait <= DISCOVERY_BURST_MS ? 0 : Math.ceil(wait);
 }
 
 export type CoreAdmitResult =
@@ -580,6 +586,7 @@ function startDiscovery(state: BudgetState, nowEpochMs: number, policy: BudgetPo
   const discovery: DiscoveryState = {
     ratePerSecond: policy.discovery.initialRatePerSecond,
     congested: false,
+    window: 2,
     lastSpendAtEpochMs: null,
     rejectionStreak: 0,
     lastIncreaseAtEpochMs: nowEpochMs,
@@ -595,8 +602,10 @@ function startDiscovery(state: BudgetState, nowEpochMs: number, policy: BudgetPo
   return discovery;
 }
 
-/** Slow start doubles the rate this often. */
-const SLOW_START_DOUBLING_MS = 100;
+/** How far ahead of its schedule a discovered rate may run (a burst of this many milliseconds' worth of calls). */
+const DISCOVERY_BURST_MS = 2;
+/** Slow start's window stops growing here: by then nothing suggests a limit worth the bookkeeping. */
+const MAX_SLOW_START_WINDOW = 1_000_000;
 /** Accepted calls are counted over spans this long to know the rate slow start may grow to. */
 const ACCEPTED_RATE_WINDOW_MS = 250;
 const MIN_BACKOFF_MS = 5;
@@ -608,8 +617,8 @@ const REMEASURE_FACTOR = 1.5;
 const MIN_CYCLE_MS = 100;
 
 /**
- * Header-less upstreams: the only signal is a rejection. Slow start doubles the rate every tenth of a second (but
- * never beyond four times what is being accepted) until the first rejection. From then on, each rejection streak
+ * Header-less upstreams: the only signal is a rejection. Until the first one, slow start bounds the calls in
+ * flight by a window that doubles every round trip. From then on, calls are paced by a rate, each rejection streak
  * backs off exponentially (never more than a fiftieth of a cycle), and when it ends the cycle since the previous
  * streak's end is measured: what the upstream accepted over it is its rate, and the pacer settles just below it,
  * creeping up slowly to find out whether the limit has risen.
@@ -628,7 +637,18 @@ function discover(
     discovery.lastRejectionAtEpochMs === null ||
     sentAtEpochMs > discovery.lastRejectionAtEpochMs;
   if (rejected) {
-    discovery.congested = true;
+    if (!discovery.congested) {
+      // The first sign of a limit: pace from here at what was being accepted (a cycle will measure better).
+      discovery.congested = true;
+      const elapsed = nowEpochMs - discovery.acceptedSinceEpochMs;
+      const recent = elapsed >= MIN_CYCLE_MS ? (discovery.acceptedSinceCount * 1000) / elapsed : 0;
+      discovery.ratePerSecond = Math.max(
+        policy.discovery.initialRatePerSecond,
+        discovery.acceptedRatePerSecond,
+        recent,
+      );
+      discovery.lastIncreaseAtEpochMs = nowEpochMs;
+    }
     if (discovery.rejectionStreak > 0 && !sentSinceLastRejection) return;
     discovery.rejectionStreak += 1;
     discovery.lastRejectionAtEpochMs = nowEpochMs;
@@ -671,17 +691,15 @@ function discover(
     discovery.acceptedSinceEpochMs = nowEpochMs;
     discovery.acceptedSinceCount = 0;
   }
+  if (!discovery.congested) {
+    discovery.window = Math.min(MAX_SLOW_START_WINDOW, discovery.window + 1);
+    return;
+  }
   const elapsedMs = nowEpochMs - discovery.lastIncreaseAtEpochMs;
   if (elapsedMs <= 0) return;
-  const grown = discovery.congested
-    ? // Creep up, to find out whether the limit has risen.
-      discovery.ratePerSecond * (1 + (policy.discovery.increasePerSecond * elapsedMs) / 1000)
-    : // Slow start doubles quickly, but never runs far ahead of what is actually being accepted.
-      Math.min(
-        discovery.ratePerSecond * 2 ** Math.min(elapsedMs / SLOW_START_DOUBLING_MS, 4),
-        Math.max(policy.discovery.initialRatePerSecond, discovery.acceptedRatePerSecond) * 4,
-      );
-  discovery.ratePerSecond = Math.min(MAX_DISCOVERED_RATE, Math.max(discovery.ratePerSecond, grown));
+  // Creep up, to find out whether the limit has risen.
+  const grown = discovery.ratePerSecond * (1 + (policy.discovery.increasePerSecond * elapsedMs) / 1000);
+  discovery.ratePerSecond = Math.min(MAX_DISCOVERED_RATE, grown);
   discovery.lastIncreaseAtEpochMs = nowEpochMs;
 }
 

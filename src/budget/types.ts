@@ -74,8 +74,10 @@ export interface LimitEstimate {
 export interface DiscoveryState {
   /** Current sending rate, calls per second. */
   ratePerSecond: number;
-  /** False until the first rejection (slow start: the rate doubles every tenth of a second). */
+  /** False until the first rejection: slow start, where the calls in flight are bounded by `window`. */
   congested: boolean;
+  /** Slow start: how many calls may be in flight; one more per accepted call, so it doubles every round trip. */
+  window: number;
   /** When the last call was scheduled to go (it may have gone a little later). */
   lastSpendAtEpochMs: number | null;
   /** Consecutive rejections, for the back-off while the upstream keeps refusing. */

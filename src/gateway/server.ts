@@ -6,7 +6,6 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { pipeline as pipeStreams } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Agent } from 'undici';
 import { createMemoryBudgetStore } from '../budget/memory-store.js';
@@ -299,13 +298,20 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       response.end();
       return;
     }
-    const limited = Number.isFinite(declared) ? reply.body : reply.body.pipe(byteLimit(runtime.maxResponseBytes));
-    pipeStreams(limited, response, (error) => {
-      if (error) {
-        reply.body?.destroy();
-        response.destroy();
-      }
+    const body = reply.body;
+    const limited = Number.isFinite(declared) ? body : body.pipe(byteLimit(runtime.maxResponseBytes));
+    // Plain pipe (stream.pipeline costs an AbortController and a DOMException per reply), with its failures handled:
+    // a body that breaks cuts the answer, and a caller that goes away stops the body.
+    const fail = () => {
+      body.destroy();
+      response.destroy();
+    };
+    limited.once('error', fail);
+    if (limited !== body) body.once('error', fail);
+    response.once('close', () => {
+      if (!response.writableFinished) body.destroy();
     });
+    limited.pipe(response);
   }
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {

@@ -48,16 +48,21 @@ const window10 = (remaining: number, resetAt: number, extra: Record<string, unkn
 export const budgetScenarios: BudgetScenario[] = [
   {
     name: 'a budget that knows nothing sends one call at a time until a reply tells it more',
-    policy: { discovery: { initialRatePerSecond: 1000, settle: 0.5, increasePerSecond: 0, maxBackoffMs: 30_000 } },
     steps: [
       { at: 0, admit: ['a'], as: 'first', expect: { admitted: true } },
       { at: 0, admit: ['a'], expect: { admitted: false, waitMs: 1000 } },
       { at: 0, admit: ['a', 'a|narrow'], expect: { admitted: false, waitMs: 1000, keyOf: 'a' } },
-      // A reply without any rate-limit headers: rate discovery starts, in slow start (here at 1000/s).
+      // A reply without any rate-limit headers: discovery starts in slow start, bounding the calls in flight by a
+      // window that grows by one per accepted call (two, and one more for this reply).
       { at: 5, observe: null, signalKey: 'a', settle: 'first' },
+      { at: 5, admit: ['a'], as: 'second', expect: { admitted: true } },
       { at: 5, admit: ['a'], expect: { admitted: true } },
-      { at: 5, admit: ['a'], expect: { admitted: false, waitMs: 1 } },
-      { at: 6, admit: ['a'], expect: { admitted: true } },
+      { at: 5, admit: ['a'], expect: { admitted: true } },
+      { at: 5, admit: ['a'], expect: { admitted: false, waitMs: 1000 } },
+      { at: 8, observe: null, signalKey: 'a', settle: 'second' },
+      { at: 8, admit: ['a'], expect: { admitted: true } },
+      { at: 8, admit: ['a'], expect: { admitted: true } },
+      { at: 8, admit: ['a'], expect: { admitted: false, waitMs: 1000 } },
     ],
   },
   {
