@@ -2,8 +2,10 @@
 // and pipeline/ sit among the others)
 // redis: shared limits and budgets across processes, holding leases, and what happens when Redis fails
 // (Biome sorts exports, so these sit among the others: budget/redis-store, limits/hold-lease, stores/*)
+export { createMemoryBudgetStore } from './budget/memory-store.js';
 export type { RedisBudgetStats, RedisBudgetStore, RedisBudgetStoreOptions } from './budget/redis-store.js';
 export { createRedisBudgetStore } from './budget/redis-store.js';
+export type { BudgetKey, BudgetPolicy, BudgetState, BudgetStore, LimitEstimate } from './budget/types.js';
 export type { Directives } from './cache/cache-control.js';
 export { parseCacheControl } from './cache/cache-control.js';
 export { CACHE_DEFAULTS } from './cache/defaults.js';
@@ -21,6 +23,10 @@ export { formatCacheStatus } from './cache/status.js';
 export type { CacheStore } from './cache/store.js';
 export type { Batcher, BatcherOptions, BatchFunction, BatchLoadOptions, BatchResults } from './client/batcher.js';
 export { BatchResultError, createBatcher } from './client/batcher.js';
+export type { ClientOptions, ClientStats, SluiceClient } from './client/create-client.js';
+export { createClient } from './client/create-client.js';
+// client and gateway
+export type { CallOptions, SluiceRequestInit } from './client/fetch-adapter.js';
 export type {
   CursorPagination,
   LinkPagination,
@@ -67,10 +73,13 @@ export type {
 export { normalizeUpstreamOptions, UPSTREAM_DEFAULTS } from './config/upstream.js';
 export type { ClientOptionsInput, UpstreamOptionsInput } from './config/upstream-schema.js';
 export { clientOptionsSchema, DEFAULT_CREDENTIAL, upstreamOptionsSchema } from './config/upstream-schema.js';
+export { runDemo } from './demo.js';
 export { InvalidOptionError, SluiceError } from './errors.js';
 // observability: metrics, call logs, the admin listener and the dashboard
 export type { AdminAction, AdminServer, AdminServerOptions, Readiness } from './gateway/admin.js';
 export { createAdminServer } from './gateway/admin.js';
+export type { Gateway, GatewayOptions } from './gateway/server.js';
+export { startGateway } from './gateway/server.js';
 // inbound: limits on your own API's callers (the gateway's rules, RateLimit fields, problems; middleware types)
 export { clientAddressKey } from './inbound/address.js';
 export type { InboundConfig, InboundLimits, InboundLimitsOptions, InboundSubject } from './inbound/engine.js';
@@ -164,6 +173,8 @@ export type { EconomyDependencies, EconomyOptions, EconomyStages } from './pipel
 export { createEconomyStages, economyOptionsFromUpstream } from './pipeline/cache-stages.js';
 export type { CoalesceDependencies, CoalesceOptions } from './pipeline/coalesce.js';
 export { createCoalesceStage, DEFAULT_COALESCE_IGNORED_HEADERS, isCollapsed } from './pipeline/coalesce.js';
+export type { Pipeline, PipelineOptions } from './pipeline/create-pipeline.js';
+export { createPipeline } from './pipeline/create-pipeline.js';
 // pipeline
 export type { CallFailureReason } from './pipeline/errors.js';
 export { CallFailedError, isCallFailed } from './pipeline/errors.js';
