@@ -2,6 +2,8 @@
  * The clients compared by the goodput benchmark. Each gets a fresh simulated upstream and sends one call per
  * arrival; `send` resolves with the status the caller finally saw (0 for a local failure).
  */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import Bottleneck from 'bottleneck';
 import pRetry, { AbortError } from 'p-retry';
 import { Agent } from 'undici';
@@ -10,20 +12,119 @@ import { normalizeConfig } from '../../src/config/load.js';
 import { startGateway } from '../../src/gateway/server.js';
 import { parseRateLimit } from '../../src/signals/parse.js';
 import type { SimulatorProfileName } from '../../src/simulator/types.js';
+import type { Request } from './profiles.js';
 
-export interface Request {
-  path: string;
-  method: string;
-  body?: string;
-  tokens?: number;
-}
+export type { Request } from './profiles.js';
 
 export interface Contender {
   send(request: Request, signal: AbortSignal): Promise<number>;
+  /** Set by contenders that generate their own load (several processes): runs it instead of `send`. */
+  runOwnLoad?(settings: { ratePerSecond: number; durationMs: number }): Promise<void>;
   close(): Promise<void>;
 }
 
-export type ContenderName = 'sluice' | 'sluice-gateway' | 'p-retry' | 'bottleneck' | 'reset-wait';
+export type ContenderName =
+  | 'sluice'
+  | 'sluice-gateway'
+  | 'sluice-4x'
+  | 'sluice-gateway-4x'
+  | 'p-retry'
+  | 'bottleneck'
+  | 'reset-wait';
+
+/** How many processes share one budget through Redis in the `-4x` contenders. */
+const PROCESSES = 4;
+const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
+
+/** Starts a worker process (see worker.ts) and resolves with its first line of output. */
+function startWorker(settings: Record<string, unknown>): {
+  child: ChildProcess;
+  line: Promise<Record<string, unknown>>;
+} {
+  const child = spawn(process.execPath, ['--import', 'tsx', WORKER, JSON.stringify(settings)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const line = new Promise<Record<string, unknown>>((resolve, reject) => {
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const end = output.indexOf('\n');
+      if (end !== -1) resolve(JSON.parse(output.slice(0, end)));
+    });
+    child.once('exit', (code) => reject(new Error(`a goodput worker exited with ${code} before answering`)));
+  });
+  return { child, line };
+}
+
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const keyPrefix = () => `sluice-bench:${process.pid}:${Date.now()}:${Math.random().toString(36).slice(2)}:`;
+
+/** Four Sluice clients in four processes, sharing one budget through Redis, each sending a quarter of the demand. */
+function sharedClients(url: string, profile: SimulatorProfileName): Contender {
+  return {
+    async send() {
+      throw new Error('sluice-4x generates its own load');
+    },
+    async runOwnLoad({ ratePerSecond, durationMs }) {
+      const prefix = keyPrefix();
+      const startAtEpochMs = Date.now() + 1500;
+      const workers = Array.from({ length: PROCESSES }, (_, offset) =>
+        startWorker({
+          mode: 'client',
+          upstreamUrl: url,
+          redisUrl,
+          keyPrefix: prefix,
+          profile,
+          ratePerSecond: ratePerSecond / PROCESSES,
+          durationMs,
+          startAtEpochMs,
+          offset,
+        }),
+      );
+      await Promise.all(workers.map((worker) => worker.line));
+    },
+    async close() {},
+  };
+}
+
+/** Four Sluice gateways in four processes, sharing one budget through Redis; calls are spread over them. */
+async function sharedGateways(url: string, profile: SimulatorProfileName): Promise<Contender> {
+  const prefix = keyPrefix();
+  const workers = Array.from({ length: PROCESSES }, () =>
+    startWorker({ mode: 'gateway', upstreamUrl: url, redisUrl, keyPrefix: prefix, profile }),
+  );
+  const urls = (await Promise.all(workers.map((worker) => worker.line))).map((answer) => String(answer.url));
+  let next = 0;
+  return {
+    async send(request, signal) {
+      const gateway = urls[next++ % urls.length] as string;
+      const response = await fetch(`${gateway}/upstream${request.path}`, {
+        method: request.method,
+        body: request.body,
+        headers: {
+          ...(request.body ? { 'content-type': 'application/json' } : {}),
+          ...(request.tokens ? { 'x-sluice-cost-tokens': String(request.tokens) } : {}),
+        },
+        signal,
+        // @ts-expect-error Node's fetch takes an undici dispatcher
+        dispatcher: agent,
+      });
+      await response.arrayBuffer();
+      return response.status;
+    },
+    async close() {
+      await Promise.all(
+        workers.map(
+          ({ child }) =>
+            new Promise<void>((resolve) => {
+              child.once('exit', () => resolve());
+              child.kill('SIGTERM');
+            }),
+        ),
+      );
+    },
+  };
+}
 
 /** What each profile really allows (the simulator's defaults), for the peers that are told the limits. */
 export const TRUE_LIMITS: Record<SimulatorProfileName, { perSecond: number; burst: number; windowMs: number }> = {
@@ -224,6 +325,10 @@ export async function createContender(
       return sluiceClient(url);
     case 'sluice-gateway':
       return sluiceGateway(url);
+    case 'sluice-4x':
+      return sharedClients(url, profile);
+    case 'sluice-gateway-4x':
+      return sharedGateways(url, profile);
     case 'p-retry':
       return pRetryLoop(url);
     case 'bottleneck':

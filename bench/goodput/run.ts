@@ -14,10 +14,19 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { runLoad } from '../../src/simulator/load.js';
 import { startSimulator } from '../../src/simulator/server.js';
 import type { SimulatorProfileName, SimulatorReport } from '../../src/simulator/types.js';
-import { type ContenderName, createContender, type Request, TRUE_LIMITS } from './contenders.js';
+import { type ContenderName, createContender, TRUE_LIMITS } from './contenders.js';
+import { CAPACITY, requestFor } from './profiles.js';
 
 const ALL_PROFILES: SimulatorProfileName[] = ['github', 'openai', 'shopify', 'discord', 'ietf', 'none'];
-const ALL_CONTENDERS: ContenderName[] = ['sluice', 'sluice-gateway', 'p-retry', 'bottleneck', 'reset-wait'];
+const ALL_CONTENDERS: ContenderName[] = [
+  'sluice',
+  'sluice-gateway',
+  'sluice-4x',
+  'sluice-gateway-4x',
+  'p-retry',
+  'bottleneck',
+  'reset-wait',
+];
 
 function argument(name: string): string | undefined {
   const index = process.argv.indexOf(`--${name}`);
@@ -28,31 +37,6 @@ const profiles = (argument('profiles')?.split(',') ?? ALL_PROFILES) as Simulator
 const contenders = (argument('contenders')?.split(',') ?? ALL_CONTENDERS) as ContenderName[];
 const runs = Number(argument('runs') ?? 3);
 const windows = Number(argument('windows') ?? 20);
-
-/** Calls per second the upstream sustains, and the window the run is measured in. */
-const CAPACITY: Record<SimulatorProfileName, { perSecond: number; windowMs: number; startedByTraffic: boolean }> = {
-  github: { perSecond: 100, windowMs: 1000, startedByTraffic: true },
-  openai: { perSecond: 100, windowMs: 1000, startedByTraffic: false },
-  shopify: { perSecond: 20, windowMs: 2000, startedByTraffic: false },
-  discord: { perSecond: 50, windowMs: 1000, startedByTraffic: true },
-  ietf: { perSecond: 100, windowMs: 1000, startedByTraffic: false },
-  none: { perSecond: 100, windowMs: 1000, startedByTraffic: true },
-};
-
-function requestFor(profile: SimulatorProfileName, index: number): Request {
-  switch (profile) {
-    case 'github':
-      return { method: 'GET', path: `/repos/acme/repo-${index % 20}` };
-    case 'openai':
-      return { method: 'POST', path: '/v1/chat/completions', body: '{"max_tokens":40}', tokens: 40 };
-    case 'shopify':
-      return { method: 'GET', path: `/admin/api/2024-01/products/${index % 100}.json` };
-    case 'discord':
-      return { method: 'GET', path: `/channels/${100 + (index % 5)}/messages` };
-    default:
-      return { method: 'GET', path: `/items/${index % 100}` };
-  }
-}
 
 interface RunResult {
   accepted: number;
@@ -89,22 +73,24 @@ async function runOnce(
   }, 1000);
   const ending = setTimeout(() => stop.abort(new Error('run over')), durationMs);
   try {
-    await runLoad({
-      concurrency: 100_000,
-      durationMs,
-      ratePerSecond: perSecond * 2,
-      signal: stop.signal,
-      send: async (index) => {
-        try {
-          const status = await contender.send(requestFor(profile, index), stop.signal);
-          if (status === 0) localFailures++;
-          return { status };
-        } catch {
-          localFailures++;
-          return { status: 0 };
-        }
-      },
-    });
+    if (contender.runOwnLoad) await contender.runOwnLoad({ ratePerSecond: perSecond * 2, durationMs });
+    else
+      await runLoad({
+        concurrency: 100_000,
+        durationMs,
+        ratePerSecond: perSecond * 2,
+        signal: stop.signal,
+        send: async (index) => {
+          try {
+            const status = await contender.send(requestFor(profile, index), stop.signal);
+            if (status === 0) localFailures++;
+            return { status };
+          } catch {
+            localFailures++;
+            return { status: 0 };
+          }
+        },
+      });
   } finally {
     clearTimeout(ending);
     clearInterval(ticker);
