@@ -62,12 +62,17 @@ export interface Vector {
 }
 
 /** The shared documented provider examples (shared/vectors/provider-headers.json), found from here upwards. */
-export function loadVectors(): Vector[] | null {
+/**
+ * The documented provider examples: the shared file when a checkout sits beside it, else the repository's copy
+ * (test/signals/vectors/shared, kept equal to the shared file by test/signals/vectors.test.ts).
+ */
+export function loadVectors(): Vector[] {
   let directory = dirname(fileURLToPath(import.meta.url));
   for (let depth = 0; depth < 8; depth++) {
     const candidate = join(directory, 'shared', 'vectors', 'provider-headers.json');
     if (existsSync(candidate)) return JSON.parse(readFileSync(candidate, 'utf8')) as Vector[];
     directory = dirname(directory);
   }
-  return null;
+  const copy = fileURLToPath(new URL('../signals/vectors/shared/provider-headers.json', import.meta.url));
+  return JSON.parse(readFileSync(copy, 'utf8')) as Vector[];
 }

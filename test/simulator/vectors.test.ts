@@ -36,11 +36,11 @@ const shape = (value: string) =>
         .replace(/9(\.9)?(h|ms|m|s)/g, 'duration')
         .replace(/(duration)+/g, 'duration');
 
-describe.skipIf(vectors === null)('dialects match the documented provider examples', () => {
+describe('dialects match the documented provider examples', () => {
   for (const { profile, vectorIds, drive } of dialects) {
     it(`${profile}: every header sent, accepted or rejected, is documented in that form`, async () => {
       const documented = new Map<string, Set<string>>();
-      for (const vector of vectors ?? []) {
+      for (const vector of vectors) {
         if (!vectorIds.test(vector.id)) continue;
         for (const [name, value] of Object.entries(vector.headers)) {
           const shapes = documented.get(name.toLowerCase()) ?? new Set<string>();
