@@ -43,7 +43,13 @@ export function classifyTransportError(error: unknown): TransportFailure | null 
   if (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_CLOSED') {
     return 'reset-after-send';
   }
-  if (code.startsWith('HPE_') || code === 'UND_ERR_INFO' || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') {
+  const name = (error as { name?: string } | null)?.name;
+  if (
+    code.startsWith('HPE_') ||
+    name === 'HTTPParserError' ||
+    code === 'UND_ERR_INFO' ||
+    code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH'
+  ) {
     return 'protocol';
   }
   return null;
