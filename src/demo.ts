@@ -55,6 +55,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     config: normalizeConfig({ listen: { host: '127.0.0.1', port: 0 }, upstreams: { demo: { url: paced.url } } }),
   });
   const path = (index: number) => (profile === 'discord' ? `/channels/${index % 5}/messages` : `/items/${index % 50}`);
+  // Calls the gateway answered itself (429 + Retry-After, before they could be refused upstream).
+  let answeredBySluice = 0;
   const send = (base: string) => async (index: number) => {
     try {
       const response = await fetch(`${base}${path(index)}`, {
@@ -63,6 +65,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
         body: profile === 'openai' ? '{"max_tokens":40}' : undefined,
       });
       await response.arrayBuffer();
+      if (response.headers.get('content-type') === 'application/problem+json') answeredBySluice++;
       return { status: response.status };
     } catch {
       return { status: 0 };
@@ -107,6 +110,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   );
   write(row('through Sluice', result.sluice));
   write(row('plain client', result.plain));
+  write('');
+  write(
+    `Sluice answered ${answeredBySluice} calls itself, at once, with 429 and a Retry-After: the budget could not serve them within their 5 s deadline.`,
+  );
+  write('The plain client sent every call and had each refused one bounced by the upstream.');
   write('');
   write('utilization: accepted ÷ the most the upstream could have accepted; waste: refused ÷ calls sent upstream.');
   await gateway.close(1000);
