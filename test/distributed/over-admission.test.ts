@@ -82,8 +82,9 @@ describe.skipIf(!hasRedis)(`${PROCESSES} processes sharing one Redis`, () => {
     const upstream = await startSimulator({ profile: 'ietf', limits: { limit: LIMIT, window: '1s' } });
     // In Redis time the limiter is exact (above). What the upstream sees also depends on how long each admitted
     // request takes to reach it, which varies (scheduling on a busy machine): a limiter window longer than the
-    // upstream's by that spread keeps it exact there too. 200 ms covers this shared 2-core machine's worst case.
-    const windowMs = 1200;
+    // upstream's by that spread keeps it exact there too. 500 ms covers this shared 2-core machine's worst case, even
+    // with the whole suite and benchmarks running beside it (200 ms did not, once).
+    const windowMs = 1500;
     try {
       const outputs = await runWorkers({
         mode: 'limiter',
